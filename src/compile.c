@@ -1,0 +1,818 @@
+#include "compile.h"
+#include "error.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+/* ---- model lifetimes ---- */
+
+static void set_free(LgSet *s) {
+        if (!s)
+                return;
+        g_free(s->name);
+        g_ptr_array_unref(s->elements);
+        g_free(s);
+}
+
+static void rule_free(LgRule *r) {
+        if (!r)
+                return;
+        g_free(r->text);
+        g_free(r);
+}
+
+static void chain_free(LgChain *c) {
+        if (!c)
+                return;
+        g_free(c->name);
+        g_ptr_array_unref(c->rules);
+        g_free(c);
+}
+
+static void table_free(LgTable *t) {
+        if (!t)
+                return;
+        g_free(t->name);
+        g_ptr_array_unref(t->sets);
+        g_ptr_array_unref(t->chains);
+        g_free(t);
+}
+
+void lg_ruleset_free(LgRuleset *r) {
+        if (!r)
+                return;
+        table_free(r->persistent);
+        table_free(r->dynamic);
+        g_free(r);
+}
+
+const LgSet *lg_table_find_set(const LgTable *t, const char *name) {
+        for (guint i = 0; t && i < t->sets->len; i++)
+                if (g_str_equal(((LgSet *) t->sets->pdata[i])->name, name))
+                        return t->sets->pdata[i];
+        return NULL;
+}
+
+const LgChain *lg_table_find_chain(const LgTable *t, const char *name) {
+        for (guint i = 0; t && i < t->chains->len; i++)
+                if (g_str_equal(((LgChain *) t->chains->pdata[i])->name, name))
+                        return t->chains->pdata[i];
+        return NULL;
+}
+
+/* ---- canonical set elements ---- */
+
+static int addr_cmp(gconstpointer a, gconstpointer b) {
+        const LgAddr *x = a, *y = b;
+        return memcmp(x->start, y->start, 16);
+}
+
+/* start <= end + 1, i.e. the ranges touch or overlap once sorted. */
+static bool addr_adjacent(const uint8_t end[16], const uint8_t start[16], int nbytes) {
+        uint8_t next[16];
+        memcpy(next, end, 16);
+        int i = nbytes - 1;
+        for (; i >= 0; i--)
+                if (++next[i] != 0)
+                        break;
+        if (i < 0) /* end was the last address: everything after touches */
+                return true;
+        return memcmp(start, next, nbytes) <= 0;
+}
+
+/* Sorted, merged ranges: a set never holds overlapping elements (the kernel refuses them in
+ * interval sets), and equal inputs always give equal element lists. */
+static void addr_elements(GArray *addrs, GPtrArray *out) {
+        g_array_sort(addrs, addr_cmp);
+        GString *s = g_string_sized_new(48);
+        guint n = addrs->len;
+        for (guint i = 0; i < n;) {
+                LgAddr cur = g_array_index(addrs, LgAddr, i);
+                int nbytes = cur.family == 4 ? 4 : 16;
+                guint j = i + 1;
+                for (; j < n; j++) {
+                        const LgAddr *nx = &g_array_index(addrs, LgAddr, j);
+                        if (!addr_adjacent(cur.end, nx->start, nbytes))
+                                break;
+                        if (memcmp(nx->end, cur.end, 16) > 0)
+                                memcpy(cur.end, nx->end, 16);
+                }
+                g_string_truncate(s, 0);
+                lg_addr_format(&cur, s);
+                g_ptr_array_add(out, g_strdup(s->str));
+                i = j;
+        }
+        g_string_free(s, TRUE);
+}
+
+static int port_cmp(gconstpointer a, gconstpointer b) {
+        const LgPortRange *x = a, *y = b;
+        return (int) x->lo - (int) y->lo;
+}
+
+static void port_elements(GArray *ports, GPtrArray *out) {
+        g_array_sort(ports, port_cmp);
+        for (guint i = 0; i < ports->len;) {
+                LgPortRange cur = g_array_index(ports, LgPortRange, i);
+                guint j = i + 1;
+                for (; j < ports->len; j++) {
+                        const LgPortRange *nx = &g_array_index(ports, LgPortRange, j);
+                        if ((unsigned) nx->lo > (unsigned) cur.hi + 1)
+                                break;
+                        cur.hi = MAX(cur.hi, nx->hi);
+                }
+                g_ptr_array_add(out, cur.lo == cur.hi ? g_strdup_printf("%u", cur.lo)
+                                                      : g_strdup_printf("%u-%u", cur.lo, cur.hi));
+                i = j;
+        }
+}
+
+static int endpoint_cmp(gconstpointer a, gconstpointer b) {
+        const LgEndpoint *x = a, *y = b;
+        int r = memcmp(x->addr.start, y->addr.start, 16);
+        if (r)
+                return r;
+        r = memcmp(x->addr.end, y->addr.end, 16);
+        if (r)
+                return r;
+        if (x->proto != y->proto)
+                return x->proto < y->proto ? -1 : 1;
+        return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static bool endpoint_covers(const LgEndpoint *a, const LgEndpoint *b) {
+        return memcmp(a->addr.start, b->addr.start, 16) <= 0 && memcmp(a->addr.end, b->addr.end, 16) >= 0 &&
+               (a->proto < 0 || a->proto == b->proto) && (a->port < 0 || a->port == b->port);
+}
+
+/* Concatenated interval elements ADDR . PROTO . PORT. Elements covered by another are dropped,
+ * since the kernel refuses overlapping intervals. */
+static void endpoint_elements(GArray *eps, GPtrArray *out) {
+        g_array_sort(eps, endpoint_cmp);
+        GString *s = g_string_sized_new(64);
+        for (guint i = 0; i < eps->len; i++) {
+                const LgEndpoint *e = &g_array_index(eps, LgEndpoint, i);
+                bool covered = false;
+                for (guint j = 0; j < eps->len && eps->len <= 4096 && !covered; j++)
+                        if (j != i && endpoint_covers(&g_array_index(eps, LgEndpoint, j), e) &&
+                            (!endpoint_covers(e, &g_array_index(eps, LgEndpoint, j)) || j < i))
+                                covered = true;
+                if (covered)
+                        continue;
+                g_string_truncate(s, 0);
+                lg_addr_format(&e->addr, s);
+                g_string_append(s, " . ");
+                if (e->proto < 0)
+                        g_string_append(s, "0-255");
+                else
+                        g_string_append(s, e->proto == IPPROTO_TCP ? "tcp" : "udp");
+                if (e->port < 0)
+                        g_string_append(s, " . 0-65535");
+                else
+                        g_string_append_printf(s, " . %d", e->port);
+                g_ptr_array_add(out, g_strdup(s->str));
+        }
+        g_string_free(s, TRUE);
+}
+
+static bool ifname_covers(const char *pattern, const char *name) {
+        size_t n = strlen(pattern);
+        if (n == 0 || pattern[n - 1] != '*')
+                return false;
+        return strncmp(pattern, name, n - 1) == 0;
+}
+
+static int strcmp_p(gconstpointer a, gconstpointer b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static void ifname_elements(GPtrArray *names, GPtrArray *out) {
+        g_autoptr(GPtrArray) sorted = g_ptr_array_copy(names, NULL, NULL);
+        g_ptr_array_sort(sorted, strcmp_p);
+        for (guint i = 0; i < sorted->len; i++) {
+                const char *n = sorted->pdata[i];
+                bool covered = i > 0 && g_str_equal(n, sorted->pdata[i - 1]);
+                for (guint j = 0; j < sorted->len && !covered; j++)
+                        if (!g_str_equal(sorted->pdata[j], n) && ifname_covers(sorted->pdata[j], n))
+                                covered = true;
+                if (!covered)
+                        g_ptr_array_add(out, g_strdup_printf("\"%s\"", n));
+        }
+}
+
+/* ---- the builder ---- */
+
+typedef struct {
+        LgTable *table;
+        GHashTable *sets; /* name → LgSet* (owned by table) */
+} Builder;
+
+typedef struct {
+        Builder *b;
+        const LgEnabled *en;
+        const LgSublayer *sl;
+        const LgFilter *f;
+        LgLayer layer;
+        int family;     /* 0 (any), 4 or 6 */
+        GString *rule;
+        GError **error;
+} Emit;
+
+static LgSet *builder_set(Builder *b, const char *name, const char *type, bool interval, bool *is_new) {
+        LgSet *s = g_hash_table_lookup(b->sets, name);
+        *is_new = s == NULL;
+        if (s)
+                return s;
+        s = g_new0(LgSet, 1);
+        s->name = g_strdup(name);
+        s->type = type;
+        s->interval = interval;
+        s->elements = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(b->table->sets, s);
+        g_hash_table_insert(b->sets, s->name, s);
+        return s;
+}
+
+static char *set_name(const Emit *e, const LgCondition *c) {
+        return g_strdup_printf("s.%s.%s.%s.%s%s%s", e->en->policy->name, e->sl->name, e->f->name,
+                               lg_cond_to_string(c->key), c->negated ? ".not" : "",
+                               e->family == 4 ? ".v4" : e->family == 6 ? ".v6" : "");
+}
+
+static const LgValue *param_value(const Emit *e, const char *name) {
+        const LgValue *v = g_hash_table_lookup(e->en->params, name);
+        g_assert(v); /* lg_policy_bind_params() filled every declared parameter */
+        return v;
+}
+
+static const char *op(const LgCondition *c) {
+        return c->negated ? "!= " : "";
+}
+
+typedef enum { COND_OK, COND_NEVER, COND_ERROR } CondResult;
+
+static CondResult emit_interface(Emit *e, const LgCondition *c) {
+        const char *key = lg_layer_is_inbound(e->layer) ? "iifname" : "oifname";
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        g_ptr_array_extend(names, c->literal->names, NULL, NULL);
+        for (guint i = 0; i < c->params->len; i++)
+                g_ptr_array_extend(names, param_value(e, c->params->pdata[i])->names, NULL, NULL);
+        if (c->params->len == 0 && names->len == 1) {
+                g_string_append_printf(e->rule, "%s %s\"%s\" ", key, op(c), (const char *) names->pdata[0]);
+                return COND_OK;
+        }
+        /* Interface sets are per filter and family-neutral: drop the family from the name. */
+        int fam = e->family;
+        e->family = 0;
+        g_autofree char *name = set_name(e, c);
+        e->family = fam;
+        bool is_new;
+        LgSet *s = builder_set(e->b, name, "ifname", true, &is_new);
+        if (is_new)
+                ifname_elements(names, s->elements);
+        g_string_append_printf(e->rule, "%s %s@%s ", key, op(c), name);
+        return COND_OK;
+}
+
+static CondResult emit_address(Emit *e, const LgCondition *c) {
+        bool remote = c->key == LG_COND_REMOTE;
+        bool src = lg_layer_is_inbound(e->layer) ? remote : !remote;
+        const char *ipkey = e->family == 4 ? "ip" : "ip6";
+        const char *addrkey = src ? "saddr" : "daddr";
+        const char *portkey = src ? "sport" : "dport";
+        bool endpoint_kind = false;
+        g_autoptr(GArray) eps = g_array_new(FALSE, FALSE, sizeof(LgEndpoint));
+        for (guint i = 0; i < c->literal->endpoints->len; i++) {
+                const LgEndpoint *ep = &g_array_index(c->literal->endpoints, LgEndpoint, i);
+                if (ep->proto >= 0 || ep->port >= 0)
+                        endpoint_kind = true;
+                if (ep->addr.family == e->family)
+                        g_array_append_vals(eps, ep, 1);
+        }
+        for (guint i = 0; i < c->params->len; i++) {
+                const LgValue *v = param_value(e, c->params->pdata[i]);
+                if (v->type == LG_TYPE_ENDPOINTS) {
+                        endpoint_kind = true;
+                        for (guint j = 0; j < v->endpoints->len; j++) {
+                                const LgEndpoint *ep = &g_array_index(v->endpoints, LgEndpoint, j);
+                                if (ep->addr.family == e->family)
+                                        g_array_append_vals(eps, ep, 1);
+                        }
+                } else {
+                        for (guint j = 0; j < v->addrs->len; j++) {
+                                const LgAddr *a = &g_array_index(v->addrs, LgAddr, j);
+                                if (a->family != e->family)
+                                        continue;
+                                LgEndpoint ep = {.addr = *a, .proto = -1, .port = -1};
+                                g_array_append_val(eps, ep);
+                        }
+                }
+        }
+        if (c->params->len == 0 && eps->len == 0)
+                /* Literal items only, none of this family: a positive condition can never match a
+                 * packet of this family, a negated one always does. */
+                return c->negated ? COND_OK : COND_NEVER;
+        if (!endpoint_kind && c->params->len == 0 && eps->len == 1) {
+                GString *a = g_string_new(NULL);
+                lg_addr_format(&g_array_index(eps, LgEndpoint, 0).addr, a);
+                g_string_append_printf(e->rule, "%s %s %s%s ", ipkey, addrkey, op(c), a->str);
+                g_string_free(a, TRUE);
+                return COND_OK;
+        }
+        g_autofree char *name = set_name(e, c);
+        bool is_new;
+        if (endpoint_kind) {
+                LgSet *s = builder_set(e->b, name,
+                                       e->family == 4 ? "ipv4_addr . inet_proto . inet_service"
+                                                      : "ipv6_addr . inet_proto . inet_service",
+                                       true, &is_new);
+                if (is_new)
+                        endpoint_elements(eps, s->elements);
+                g_string_append_printf(e->rule, "%s %s . meta l4proto . th %s %s@%s ", ipkey, addrkey, portkey, op(c),
+                                       name);
+        } else {
+                LgSet *s = builder_set(e->b, name, e->family == 4 ? "ipv4_addr" : "ipv6_addr", true, &is_new);
+                if (is_new) {
+                        g_autoptr(GArray) addrs = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), eps->len);
+                        for (guint i = 0; i < eps->len; i++)
+                                g_array_append_val(addrs, g_array_index(eps, LgEndpoint, i).addr);
+                        addr_elements(addrs, s->elements);
+                }
+                g_string_append_printf(e->rule, "%s %s %s@%s ", ipkey, addrkey, op(c), name);
+        }
+        return COND_OK;
+}
+
+static CondResult emit_port(Emit *e, const LgCondition *c) {
+        bool remote = c->key == LG_COND_REMOTE_PORT;
+        bool src = lg_layer_is_inbound(e->layer) ? remote : !remote;
+        const char *portkey = src ? "sport" : "dport";
+        g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(LgPortRange));
+        g_array_append_vals(ports, c->literal->ports->data, c->literal->ports->len);
+        for (guint i = 0; i < c->params->len; i++) {
+                const LgValue *v = param_value(e, c->params->pdata[i]);
+                g_array_append_vals(ports, v->ports->data, v->ports->len);
+        }
+        if (c->params->len == 0 && ports->len == 1) {
+                const LgPortRange *r = &g_array_index(ports, LgPortRange, 0);
+                if (r->lo == r->hi)
+                        g_string_append_printf(e->rule, "th %s %s%u ", portkey, op(c), r->lo);
+                else
+                        g_string_append_printf(e->rule, "th %s %s%u-%u ", portkey, op(c), r->lo, r->hi);
+                return COND_OK;
+        }
+        int fam = e->family;
+        e->family = 0;
+        g_autofree char *name = set_name(e, c);
+        e->family = fam;
+        bool is_new;
+        LgSet *s = builder_set(e->b, name, "inet_service", true, &is_new);
+        if (is_new)
+                port_elements(ports, s->elements);
+        g_string_append_printf(e->rule, "th %s %s@%s ", portkey, op(c), name);
+        return COND_OK;
+}
+
+static void emit_number_list(GString *out, GArray *nums, size_t elt, const char *(*namer)(int, uint32_t), int fam) {
+        if (nums->len > 1)
+                g_string_append(out, "{ ");
+        for (guint i = 0; i < nums->len; i++) {
+                uint32_t v = elt == 1 ? g_array_index(nums, uint8_t, i) : g_array_index(nums, uint32_t, i);
+                const char *n = namer ? namer(fam, v) : NULL;
+                if (i > 0)
+                        g_string_append(out, ", ");
+                if (n)
+                        g_string_append(out, n);
+                else
+                        g_string_append_printf(out, "%u", v);
+        }
+        g_string_append(out, nums->len > 1 ? " } " : " ");
+}
+
+static const char *proto_namer(int fam, uint32_t v) {
+        return lg_protocol_name((uint8_t) v);
+}
+
+static const char *icmp_namer(int fam, uint32_t v) {
+        return lg_icmp_type_name(fam, (uint8_t) v);
+}
+
+static const LgCondition *find_cond(const LgFilter *f, LgCondKey key, bool negated) {
+        for (guint i = 0; i < f->conditions->len; i++) {
+                const LgCondition *c = f->conditions->pdata[i];
+                if (c->key == key && c->negated == negated)
+                        return c;
+        }
+        return NULL;
+}
+
+static CondResult emit_condition(Emit *e, const LgCondition *c) {
+        switch (c->key) {
+        case LG_COND_INTERFACE:
+                return emit_interface(e, c);
+        case LG_COND_FAMILY:
+                return COND_OK; /* decided by the choice of e->family */
+        case LG_COND_PROTOCOL:
+                g_string_append_printf(e->rule, "meta l4proto %s", op(c));
+                emit_number_list(e->rule, c->numbers, 1, proto_namer, 0);
+                return COND_OK;
+        case LG_COND_REMOTE:
+        case LG_COND_LOCAL:
+                return emit_address(e, c);
+        case LG_COND_REMOTE_PORT:
+        case LG_COND_LOCAL_PORT:
+                return emit_port(e, c);
+        case LG_COND_USER:
+        case LG_COND_GROUP: {
+                g_string_append_printf(e->rule, "meta %s %s", c->key == LG_COND_USER ? "skuid" : "skgid", op(c));
+                g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+                g_array_append_vals(ids, c->numbers->data, c->numbers->len);
+                for (guint i = 0; i < c->params->len; i++)
+                        g_array_append_val(ids, param_value(e, c->params->pdata[i])->uid);
+                emit_number_list(e->rule, ids, 4, NULL, 0);
+                return COND_OK;
+        }
+        case LG_COND_CGROUP: {
+                const char *path = c->literal->string;
+                if (c->params->len > 0) {
+                        path = param_value(e, c->params->pdata[0])->string;
+                        if (!lg_cgroup_path_valid(path)) {
+                                g_autofree char *esc = g_strescape(path, NULL);
+                                g_set_error(e->error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                                            "parameter '%s': '%.60s' is not a cgroup v2 path (a relative path such as "
+                                            "system.slice/foo.service)",
+                                            (const char *) c->params->pdata[0], esc);
+                                return COND_ERROR;
+                        }
+                }
+                int level = 1;
+                for (const char *p = path; *p; p++)
+                        level += *p == '/';
+                g_string_append_printf(e->rule, "socket cgroupv2 level %d %s\"%s\" ", level, op(c), path);
+                return COND_OK;
+        }
+        case LG_COND_MARK:
+                if (c->mask == UINT32_MAX)
+                        g_string_append_printf(e->rule, "meta mark %s0x%08x ", op(c), c->mark);
+                else
+                        g_string_append_printf(e->rule, "meta mark and 0x%08x %s 0x%08x ", c->mask,
+                                               c->negated ? "!=" : "==", c->mark);
+                return COND_OK;
+        case LG_COND_ICMP_TYPE:
+                g_string_append_printf(e->rule, "%s type %s", e->family == 6 ? "icmpv6" : "icmp", op(c));
+                emit_number_list(e->rule, c->numbers, 1, icmp_namer, e->family);
+                return COND_OK;
+        default:
+                g_assert_not_reached();
+        }
+}
+
+static int filter_family(const LgFilter *f) {
+        const LgCondition *fam = find_cond(f, LG_COND_FAMILY, false);
+        if (fam)
+                return fam->family;
+        fam = find_cond(f, LG_COND_FAMILY, true);
+        if (fam)
+                return fam->family == 4 ? 6 : 4;
+        const LgCondition *proto = find_cond(f, LG_COND_PROTOCOL, false);
+        if (proto && proto->numbers->len == 1) {
+                uint8_t p = g_array_index(proto->numbers, uint8_t, 0);
+                if (p == IPPROTO_ICMP)
+                        return 4;
+                if (p == IPPROTO_ICMPV6)
+                        return 6;
+        }
+        return 0;
+}
+
+static bool filter_has_addresses(const LgFilter *f) {
+        for (guint i = 0; i < f->conditions->len; i++) {
+                LgCondKey k = ((const LgCondition *) f->conditions->pdata[i])->key;
+                if (k == LG_COND_REMOTE || k == LG_COND_LOCAL)
+                        return true;
+        }
+        return false;
+}
+
+static bool filter_has_ports(const LgFilter *f) {
+        return find_cond(f, LG_COND_REMOTE_PORT, false) || find_cond(f, LG_COND_REMOTE_PORT, true) ||
+               find_cond(f, LG_COND_LOCAL_PORT, false) || find_cond(f, LG_COND_LOCAL_PORT, true);
+}
+
+static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, GString *r) {
+        g_string_append(r, "counter ");
+        if (f->log)
+                g_string_append_printf(r, "log prefix \"%s/%s/%s\" group %d ", en->policy->name, sl->name, f->name,
+                                       LG_LOG_GROUP);
+        switch (f->action) {
+        case LG_ACTION_PERMIT:
+                g_string_append(r, "return");
+                break;
+        case LG_ACTION_HARD_PERMIT:
+                g_string_append(r, "accept");
+                break;
+        case LG_ACTION_BLOCK:
+                g_string_append(r, f->reject ? "reject with icmpx admin-prohibited" : "drop");
+                break;
+        }
+        g_string_append_printf(r, " comment \"%s/%s/%s\"", en->policy->name, sl->name, f->name);
+}
+
+static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabled *en, const LgSublayer *sl,
+                        const LgFilter *f, GError **error) {
+        int fixed = filter_family(f);
+        int families[2] = {0, 0};
+        int nfam = 1;
+        if (fixed)
+                families[0] = fixed;
+        else if (filter_has_addresses(f)) {
+                families[0] = 4;
+                families[1] = 6;
+                nfam = 2;
+        }
+        for (int fi = 0; fi < nfam; fi++) {
+                g_autoptr(GString) r = g_string_new(NULL);
+                Emit e = {.b = b, .en = en, .sl = sl, .f = f, .layer = layer, .family = families[fi], .rule = r,
+                          .error = error};
+                if (e.family)
+                        g_string_append_printf(r, "meta nfproto %s ", e.family == 4 ? "ipv4" : "ipv6");
+                bool never = false;
+                for (int key = 0; key < _LG_COND_MAX && !never; key++) {
+                        if (key == LG_COND_REMOTE_PORT && filter_has_ports(f) &&
+                            !find_cond(f, LG_COND_PROTOCOL, false))
+                                /* `th` reads any transport header: ports mean TCP and UDP unless a protocol is given. */
+                                g_string_append(r, "meta l4proto { tcp, udp } ");
+                        for (int neg = 0; neg < 2 && !never; neg++) {
+                                const LgCondition *c = find_cond(f, key, neg);
+                                if (!c)
+                                        continue;
+                                CondResult res = emit_condition(&e, c);
+                                if (res == COND_ERROR)
+                                        return false;
+                                never = res == COND_NEVER;
+                        }
+                }
+                if (never)
+                        continue;
+                emit_verdict(en, sl, f, r);
+                LgRule *rule = g_new0(LgRule, 1);
+                rule->text = g_string_free(g_steal_pointer(&r), FALSE);
+                rule->policy = en->policy->name;
+                rule->sublayer = sl->name;
+                rule->filter = f->name;
+                g_ptr_array_add(chain->rules, rule);
+        }
+        return true;
+}
+
+static bool filter_active(const LgEnabled *en, const LgFilter *f) {
+        if (!f->when)
+                return true;
+        const LgValue *v = g_hash_table_lookup(en->params, f->when);
+        g_assert(v);
+        return v->boolean != f->when_negated;
+}
+
+static int filter_order(gconstpointer a, gconstpointer b) {
+        const LgFilter *x = *(const LgFilter *const *) a, *y = *(const LgFilter *const *) b;
+        if (x->weight != y->weight)
+                return x->weight > y->weight ? -1 : 1;
+        return (int) x->index - (int) y->index;
+}
+
+typedef struct {
+        const LgEnabled *en;
+        const LgSublayer *sl;
+} SublayerRef;
+
+static int sublayer_order(gconstpointer a, gconstpointer b) {
+        const SublayerRef *x = a, *y = b;
+        if (x->sl->weight != y->sl->weight)
+                return x->sl->weight > y->sl->weight ? -1 : 1;
+        int r = strcmp(x->en->policy->name, y->en->policy->name);
+        if (r)
+                return r;
+        return (int) x->sl->index - (int) y->sl->index;
+}
+
+static const char *const hooks[_LG_LAYER_MAX] = {
+        [LG_LAYER_CONNECT] = "output", [LG_LAYER_ACCEPT] = "input", [LG_LAYER_OUTBOUND] = "output",
+        [LG_LAYER_INBOUND] = "input",  [LG_LAYER_FORWARD] = "forward",
+};
+
+static LgChain *chain_new(const char *name, int layer, bool base) {
+        LgChain *c = g_new0(LgChain, 1);
+        c->name = g_strdup(name);
+        c->layer = layer;
+        c->base = base;
+        c->rules = g_ptr_array_new_with_free_func((GDestroyNotify) rule_free);
+        return c;
+}
+
+static void chain_add_rule(LgChain *c, char *text) {
+        LgRule *r = g_new0(LgRule, 1);
+        r->text = text;
+        g_ptr_array_add(c->rules, r);
+}
+
+static int set_order(gconstpointer a, gconstpointer b) {
+        return strcmp((*(const LgSet *const *) a)->name, (*(const LgSet *const *) b)->name);
+}
+
+static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **error) {
+        g_autoptr(GArray) refs = g_array_new(FALSE, FALSE, sizeof(SublayerRef));
+        for (guint i = 0; i < enabled->len; i++) {
+                const LgEnabled *en = enabled->pdata[i];
+                if (en->policy->lifetime != lifetime)
+                        continue;
+                for (guint j = 0; j < en->policy->sublayers->len; j++) {
+                        SublayerRef r = {en, en->policy->sublayers->pdata[j]};
+                        g_array_append_val(refs, r);
+                }
+        }
+        if (refs->len == 0)
+                return NULL;
+        g_array_sort(refs, sublayer_order);
+
+        LgTable *t = g_new0(LgTable, 1);
+        t->name = g_strdup(lifetime == LG_LIFETIME_DYNAMIC ? LG_TABLE_DYNAMIC : LG_TABLE_PERSISTENT);
+        t->owner = lifetime == LG_LIFETIME_DYNAMIC;
+        t->sets = g_ptr_array_new_with_free_func((GDestroyNotify) set_free);
+        t->chains = g_ptr_array_new_with_free_func((GDestroyNotify) chain_free);
+        Builder b = {.table = t, .sets = g_hash_table_new(g_str_hash, g_str_equal)};
+        g_autoptr(GPtrArray) sublayer_chains = g_ptr_array_new();
+        bool ok = true;
+
+        for (int layer = 0; layer < _LG_LAYER_MAX && ok; layer++) {
+                LgChain *base = NULL;
+                for (guint i = 0; i < refs->len && ok; i++) {
+                        const SublayerRef *ref = &g_array_index(refs, SublayerRef, i);
+                        g_autoptr(GPtrArray) filters = g_ptr_array_new();
+                        for (guint j = 0; j < ref->sl->filters->len; j++) {
+                                const LgFilter *f = ref->sl->filters->pdata[j];
+                                if ((f->layers & (1u << layer)) && filter_active(ref->en, f))
+                                        g_ptr_array_add(filters, (gpointer) f);
+                        }
+                        if (filters->len == 0)
+                                continue;
+                        g_ptr_array_sort(filters, filter_order);
+                        g_autofree char *name = g_strdup_printf("%s.%s.%s", lg_layer_to_string(layer),
+                                                                ref->en->policy->name, ref->sl->name);
+                        LgChain *c = chain_new(name, layer, false);
+                        g_ptr_array_add(sublayer_chains, c);
+                        for (guint j = 0; j < filters->len && ok; j++)
+                                ok = emit_filter(&b, c, layer, ref->en, ref->sl, filters->pdata[j], error);
+                        if (!base) {
+                                g_autofree char *bname = g_strdup_printf("%s-layer", lg_layer_to_string(layer));
+                                base = chain_new(bname, layer, true);
+                                g_ptr_array_add(t->chains, base);
+                                if (layer == LG_LAYER_CONNECT || layer == LG_LAYER_ACCEPT)
+                                        /* ALE layers authorize new flows only. */
+                                        chain_add_rule(base, g_strdup("ct state != new return"));
+                        }
+                        chain_add_rule(base, g_strdup_printf("jump %s", name));
+                }
+        }
+        g_ptr_array_extend_and_steal(t->chains, g_steal_pointer(&sublayer_chains));
+        g_hash_table_unref(b.sets);
+        if (!ok) {
+                table_free(t);
+                return NULL;
+        }
+        g_ptr_array_sort(t->sets, set_order);
+        return t;
+}
+
+LgRuleset *lg_compile(GPtrArray *enabled, GError **error) {
+        g_autoptr(LgRuleset) r = g_new0(LgRuleset, 1);
+        GError *e = NULL;
+        r->persistent = compile_table(enabled, LG_LIFETIME_PERSISTENT, &e);
+        if (e) {
+                g_propagate_error(error, e);
+                return NULL;
+        }
+        r->dynamic = compile_table(enabled, LG_LIFETIME_DYNAMIC, &e);
+        if (e) {
+                g_propagate_error(error, e);
+                return NULL;
+        }
+        return g_steal_pointer(&r);
+}
+
+/* ---- comparison and transaction text ---- */
+
+static bool strv_equal(GPtrArray *a, GPtrArray *b) {
+        if (a->len != b->len)
+                return false;
+        for (guint i = 0; i < a->len; i++)
+                if (!g_str_equal(a->pdata[i], b->pdata[i]))
+                        return false;
+        return true;
+}
+
+bool lg_table_same_shape(const LgTable *a, const LgTable *b) {
+        if (!a || !b || a->owner != b->owner || a->sets->len != b->sets->len || a->chains->len != b->chains->len)
+                return false;
+        for (guint i = 0; i < a->sets->len; i++) {
+                const LgSet *x = a->sets->pdata[i], *y = b->sets->pdata[i];
+                if (!g_str_equal(x->name, y->name) || !g_str_equal(x->type, y->type) || x->interval != y->interval)
+                        return false;
+        }
+        for (guint i = 0; i < a->chains->len; i++) {
+                const LgChain *x = a->chains->pdata[i], *y = b->chains->pdata[i];
+                if (!g_str_equal(x->name, y->name) || x->base != y->base || x->rules->len != y->rules->len)
+                        return false;
+                for (guint j = 0; j < x->rules->len; j++)
+                        if (!g_str_equal(((LgRule *) x->rules->pdata[j])->text, ((LgRule *) y->rules->pdata[j])->text))
+                                return false;
+        }
+        return true;
+}
+
+static void write_elements(GString *out, const char *verb, const char *table, const char *set, GPtrArray *elems) {
+        if (elems->len == 0)
+                return;
+        g_string_append_printf(out, "%s element inet %s %s { ", verb, table, set);
+        for (guint i = 0; i < elems->len; i++) {
+                if (i > 0)
+                        g_string_append(out, ", ");
+                g_string_append(out, elems->pdata[i]);
+        }
+        g_string_append(out, " }\n");
+}
+
+void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out) {
+        const char *flags = owner ? " flags owner;" : "";
+        if (!t) {
+                if (old)
+                        g_string_append_printf(out, "delete table inet %s\n", table_name);
+                return;
+        }
+        /* Declare (a no-op if it exists), flush rules, re-add: base chains are never deleted, so the
+         * hooks stay in place and the swap is one atomic kernel transaction. */
+        g_string_append_printf(out, "table inet %s {%s }\nflush table inet %s\ntable inet %s {%s\n", t->name, flags,
+                               t->name, t->name, flags);
+        for (guint i = 0; i < t->sets->len; i++) {
+                const LgSet *s = t->sets->pdata[i];
+                g_string_append_printf(out, "\tset %s {\n\t\ttype %s\n%s\t}\n", s->name, s->type,
+                                       s->interval ? "\t\tflags interval\n" : "");
+        }
+        for (guint i = 0; i < t->chains->len; i++) {
+                const LgChain *c = t->chains->pdata[i];
+                g_string_append_printf(out, "\tchain %s {\n", c->name);
+                if (c->base)
+                        g_string_append_printf(out, "\t\ttype filter hook %s priority filter; policy accept;\n",
+                                               hooks[c->layer]);
+                for (guint j = 0; j < c->rules->len; j++)
+                        g_string_append_printf(out, "\t\t%s\n", ((LgRule *) c->rules->pdata[j])->text);
+                g_string_append(out, "\t}\n");
+        }
+        g_string_append(out, "}\n");
+        for (guint i = 0; i < t->sets->len; i++) {
+                const LgSet *s = t->sets->pdata[i];
+                g_string_append_printf(out, "flush set inet %s %s\n", t->name, s->name);
+                write_elements(out, "add", t->name, s->name, s->elements);
+        }
+        if (!old)
+                return;
+        /* Stale objects of the old table: nothing jumps to them once the table is flushed.
+         * Regular chains go before base chains, both before sets. */
+        for (int base = 0; base < 2; base++)
+                for (guint i = 0; i < old->chains->len; i++) {
+                        const LgChain *c = old->chains->pdata[i];
+                        if (c->base == (bool) base && !lg_table_find_chain(t, c->name))
+                                g_string_append_printf(out, "delete chain inet %s %s\n", t->name, c->name);
+                }
+        for (guint i = 0; i < old->sets->len; i++) {
+                const LgSet *s = old->sets->pdata[i];
+                if (!lg_table_find_set(t, s->name))
+                        g_string_append_printf(out, "delete set inet %s %s\n", t->name, s->name);
+        }
+}
+
+void lg_table_write_update(const LgTable *t, const LgTable *old, GString *out) {
+        for (guint i = 0; i < t->sets->len; i++) {
+                const LgSet *s = t->sets->pdata[i];
+                const LgSet *o = lg_table_find_set(old, s->name);
+                g_assert(o);
+                if (strv_equal(s->elements, o->elements))
+                        continue;
+                g_autoptr(GHashTable) have = g_hash_table_new(g_str_hash, g_str_equal);
+                g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
+                for (guint j = 0; j < o->elements->len; j++)
+                        g_hash_table_add(have, o->elements->pdata[j]);
+                for (guint j = 0; j < s->elements->len; j++)
+                        g_hash_table_add(want, s->elements->pdata[j]);
+                g_autoptr(GPtrArray) del = g_ptr_array_new();
+                g_autoptr(GPtrArray) add = g_ptr_array_new();
+                for (guint j = 0; j < o->elements->len; j++)
+                        if (!g_hash_table_contains(want, o->elements->pdata[j]))
+                                g_ptr_array_add(del, o->elements->pdata[j]);
+                for (guint j = 0; j < s->elements->len; j++)
+                        if (!g_hash_table_contains(have, s->elements->pdata[j]))
+                                g_ptr_array_add(add, s->elements->pdata[j]);
+                /* Deletions first: merged intervals may be replaced by overlapping new ones. */
+                write_elements(out, "delete", t->name, s->name, del);
+                write_elements(out, "add", t->name, s->name, add);
+        }
+}

@@ -1,0 +1,66 @@
+/* Policies + parameters → nftables objects (DESIGN.md §1): one base chain per used layer, one
+ * chain per (layer, policy, sublayer) jumped to in descending sublayer weight, one or two rules
+ * per filter (one per address family where addresses are involved) in descending filter weight,
+ * every list as a named set. The result is a model; nft.c turns it into one transaction. */
+#pragma once
+
+#include "policy.h"
+
+#define LG_TABLE_PERSISTENT "leakguard"
+#define LG_TABLE_DYNAMIC "leakguard_dynamic"
+#define LG_LOG_GROUP 7401 /* NFLOG group of `log: true` filters */
+
+typedef struct {
+        const LgPolicy *policy;
+        GHashTable *params; /* bound parameters: name → LgValue* (lg_policy_bind_params) */
+} LgEnabled;
+
+typedef struct {
+        char *name;
+        const char *type;     /* nftables type expression */
+        bool interval;
+        GPtrArray *elements;  /* char*: canonical, sorted, merged, never overlapping */
+} LgSet;
+
+typedef struct {
+        char *text;           /* the rule after "add rule inet TABLE CHAIN " */
+        const char *policy, *sublayer, *filter; /* owned by the policy model; NULL for jumps */
+} LgRule;
+
+typedef struct {
+        char *name;
+        int layer;            /* LgLayer */
+        bool base;            /* a hooked base chain (one per layer) */
+        GPtrArray *rules;     /* LgRule* */
+} LgChain;
+
+typedef struct {
+        char *name;           /* LG_TABLE_PERSISTENT or LG_TABLE_DYNAMIC */
+        bool owner;           /* flags owner: vanishes with the netlink socket that made it */
+        GPtrArray *sets;      /* LgSet*, sorted by name */
+        GPtrArray *chains;    /* LgChain*: base chains in layer order, then sublayer chains */
+} LgTable;
+
+typedef struct {
+        LgTable *persistent;  /* NULL when no persistent policy is enabled */
+        LgTable *dynamic;     /* NULL when no dynamic policy is enabled */
+} LgRuleset;
+
+/* `enabled` holds LgEnabled*; order does not matter (the output is sorted and deterministic). */
+LgRuleset *lg_compile(GPtrArray *enabled, GError **error);
+void lg_ruleset_free(LgRuleset *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgRuleset, lg_ruleset_free)
+
+const LgSet *lg_table_find_set(const LgTable *t, const char *name);
+const LgChain *lg_table_find_chain(const LgTable *t, const char *name);
+
+/* True when `a` and `b` have the same chains, rules and set declarations, so that going from one
+ * to the other only changes set elements. */
+bool lg_table_same_shape(const LgTable *a, const LgTable *b);
+
+/* The text of one transaction that makes the kernel's table equal to `t`, given that it now holds
+ * `old` (NULL: unknown or absent). Never deletes a base chain that `t` keeps: the table is flushed
+ * and its objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. */
+void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out);
+/* Set-element changes only (lg_table_same_shape(old, t) must hold): O(changed elements). */
+void lg_table_write_update(const LgTable *t, const LgTable *old, GString *out);

@@ -1,0 +1,3 @@
+#include "error.h"
+
+G_DEFINE_QUARK(leakguard-error-quark, lg_error)
