@@ -29,7 +29,7 @@ static void chain_free(LgChain *c) {
         g_free(c);
 }
 
-static void table_free(LgTable *t) {
+void lg_table_free(LgTable *t) {
         if (!t)
                 return;
         g_free(t->name);
@@ -41,8 +41,8 @@ static void table_free(LgTable *t) {
 void lg_ruleset_free(LgRuleset *r) {
         if (!r)
                 return;
-        table_free(r->persistent);
-        table_free(r->dynamic);
+        lg_table_free(r->persistent);
+        lg_table_free(r->dynamic);
         g_free(r);
 }
 
@@ -615,6 +615,27 @@ static void chain_add_rule(LgChain *c, char *text) {
         g_ptr_array_add(c->rules, r);
 }
 
+LgTable *lg_table_new(const char *name, bool owner) {
+        LgTable *t = g_new0(LgTable, 1);
+        t->name = g_strdup(name);
+        t->owner = owner;
+        t->sets = g_ptr_array_new_with_free_func((GDestroyNotify) set_free);
+        t->chains = g_ptr_array_new_with_free_func((GDestroyNotify) chain_free);
+        return t;
+}
+
+void lg_table_add_chain(LgTable *t, const char *name, int layer, bool base) {
+        g_ptr_array_add(t->chains, chain_new(name, layer, base));
+}
+
+void lg_table_add_set(LgTable *t, const char *name) {
+        LgSet *s = g_new0(LgSet, 1);
+        s->name = g_strdup(name);
+        s->type = "";
+        s->elements = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(t->sets, s);
+}
+
 static int set_order(gconstpointer a, gconstpointer b) {
         return strcmp((*(const LgSet *const *) a)->name, (*(const LgSet *const *) b)->name);
 }
@@ -634,11 +655,8 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **
                 return NULL;
         g_array_sort(refs, sublayer_order);
 
-        LgTable *t = g_new0(LgTable, 1);
-        t->name = g_strdup(lifetime == LG_LIFETIME_DYNAMIC ? LG_TABLE_DYNAMIC : LG_TABLE_PERSISTENT);
-        t->owner = lifetime == LG_LIFETIME_DYNAMIC;
-        t->sets = g_ptr_array_new_with_free_func((GDestroyNotify) set_free);
-        t->chains = g_ptr_array_new_with_free_func((GDestroyNotify) chain_free);
+        LgTable *t = lg_table_new(lifetime == LG_LIFETIME_DYNAMIC ? LG_TABLE_DYNAMIC : LG_TABLE_PERSISTENT,
+                                  lifetime == LG_LIFETIME_DYNAMIC);
         Builder b = {.table = t, .sets = g_hash_table_new(g_str_hash, g_str_equal)};
         g_autoptr(GPtrArray) sublayer_chains = g_ptr_array_new();
         bool ok = true;
@@ -676,7 +694,7 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **
         g_ptr_array_extend_and_steal(t->chains, g_steal_pointer(&sublayer_chains));
         g_hash_table_unref(b.sets);
         if (!ok) {
-                table_free(t);
+                lg_table_free(t);
                 return NULL;
         }
         g_ptr_array_sort(t->sets, set_order);

@@ -51,6 +51,13 @@ LgRuleset *lg_compile(GPtrArray *enabled, GError **error);
 void lg_ruleset_free(LgRuleset *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgRuleset, lg_ruleset_free)
 
+/* Tables built by hand: what nft.c read back from the kernel (names only, no rules or elements). */
+LgTable *lg_table_new(const char *name, bool owner);
+void lg_table_add_chain(LgTable *t, const char *name, int layer, bool base);
+void lg_table_add_set(LgTable *t, const char *name);
+void lg_table_free(LgTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgTable, lg_table_free)
+
 const LgSet *lg_table_find_set(const LgTable *t, const char *name);
 const LgChain *lg_table_find_chain(const LgTable *t, const char *name);
 

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 #include <nftables/libnftables.h>
+
+#include "compile.h"
 #include <stdbool.h>
 
 
@@ -22,3 +24,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgNft, lg_nft_free)
 bool lg_nft_run(LgNft *n, const char *cmds, GError **error);
 /* Runs a read-only command and returns its output (e.g. "list table inet leakguard"), JSON when asked. */
 char *lg_nft_query(LgNft *n, const char *cmd, bool json, GError **error);
+
+typedef struct {
+        guint64 packets, bytes;
+} LgCounter;
+
+/* What the kernel holds of one of our tables, read back after every change and for Status. */
+typedef struct {
+        GHashTable *chains;   /* name → GUINT_TO_POINTER(number of rules + 1) */
+        GHashTable *base;     /* names of base chains (set) */
+        GHashTable *sets;     /* names of sets (set) */
+        GHashTable *counters; /* rule comment "policy/sublayer/filter" → LgCounter*, summed over its rules */
+        bool owner;
+} LgKernelTable;
+
+/* NULL without error when the table does not exist. Set elements are not read (terse listing). */
+LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error);
+void lg_kernel_table_free(LgKernelTable *k);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgKernelTable, lg_kernel_table_free)
+
+/* True when the kernel holds exactly the chains (with their rule counts), sets and owner flag of
+ * `t`; otherwise `why` says what differs. A NULL `t` matches an absent table. */
+bool lg_kernel_table_matches(const LgKernelTable *k, const LgTable *t, GString *why);
+/* What the kernel holds, as a table of names only: the `old` of lg_table_write_replace(). */
+LgTable *lg_kernel_table_shape(const LgKernelTable *k, const char *table);

@@ -110,8 +110,21 @@ bool lg_value_equal(const LgValue *a, const LgValue *b) {
         for (guint i = 0; a->names && i < a->names->len; i++)
                 if (!g_str_equal(a->names->pdata[i], b->names->pdata[i]))
                         return false;
-        return array_equal(a->addrs, b->addrs) && array_equal(a->endpoints, b->endpoints) &&
-               array_equal(a->ports, b->ports);
+        if (!array_equal(a->addrs, b->addrs) || !array_equal(a->ports, b->ports))
+                return false;
+        /* LgEndpoint has padding after its LgAddr that initializers and struct copies leave
+         * indeterminate, so endpoints are compared field by field, never with memcmp(). */
+        if (!a->endpoints || !b->endpoints)
+                return a->endpoints == b->endpoints;
+        if (a->endpoints->len != b->endpoints->len)
+                return false;
+        for (guint i = 0; i < a->endpoints->len; i++) {
+                const LgEndpoint *x = &g_array_index(a->endpoints, LgEndpoint, i);
+                const LgEndpoint *y = &g_array_index(b->endpoints, LgEndpoint, i);
+                if (memcmp(&x->addr, &y->addr, sizeof x->addr) != 0 || x->proto != y->proto || x->port != y->port)
+                        return false;
+        }
+        return true;
 }
 
 bool lg_parse_uint64(const char *s, uint64_t max, uint64_t *ret) {
@@ -131,14 +144,24 @@ bool lg_parse_interface(const char *s, bool allow_wildcard, char **ret, GError *
         size_t body = len;
         if (allow_wildcard && len > 0 && s[len - 1] == '*')
                 body = len - 1;
-        if (len == 0 || (body == 0 && !allow_wildcard)) {
+        if (len == 0) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "empty interface name");
                 return false;
         }
-        if (len >= LG_IFNAMSIZ) {
+        /* nftables refuses an all-wildcard "*" ("All-wildcard strings are not supported"), so it
+         * must fail here as an invalid value, not later as a failed transaction. */
+        if (body == 0) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
-                            "interface name '%.40s%s' is %zu bytes long, the kernel allows at most %d",
-                            s, len > 40 ? "…" : "", len, LG_IFNAMSIZ - 1);
+                            "interface name '*' would match every interface: a wildcard needs a prefix, such as wg*");
+                return false;
+        }
+        if (len >= LG_IFNAMSIZ) {
+                /* Escaped before truncation: the raw bytes may hold control characters, and cutting
+                 * them could split a UTF-8 sequence (D-Bus error messages must be valid UTF-8). */
+                g_autofree char *esc = g_strescape(s, NULL);
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                            "interface name '%.40s%s' is %zu bytes long, the kernel allows at most %d", esc,
+                            strlen(esc) > 40 ? "…" : "", len, LG_IFNAMSIZ - 1);
                 return false;
         }
         if (g_str_equal(s, ".") || g_str_equal(s, "..")) {
@@ -267,10 +290,12 @@ bool lg_parse_endpoint(const char *s, LgEndpoint *ret, GError **error) {
                 else if (g_str_equal(slash + 1, "tcp"))
                         e.proto = IPPROTO_TCP;
                 else {
+                        /* Every part quoted in a message is escaped, as the whole is. */
+                        g_autofree char *esc_proto = g_strescape(slash + 1, NULL);
                         g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
                                     "endpoint '%s': expected ADDRESS[:PORT][/udp|/tcp], '%s' is not udp or tcp "
                                     "(an endpoint is one address, not a prefix)",
-                                    esc, slash + 1);
+                                    esc, esc_proto);
                         return false;
                 }
         }
@@ -294,18 +319,20 @@ bool lg_parse_endpoint(const char *s, LgEndpoint *ret, GError **error) {
                 }
         }
         if (!parse_ip(host, &e.addr.family, e.addr.start)) {
+                g_autofree char *esc_host = g_strescape(host, NULL);
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
                             "endpoint '%s': '%s' is not an IPv4 or IPv6 address (expected ADDRESS[:PORT][/udp|/tcp], "
                             "IPv6 with a port as [ADDRESS]:PORT)",
-                            esc, host);
+                            esc, esc_host);
                 return false;
         }
         memcpy(e.addr.end, e.addr.start, 16);
         if (port) {
                 uint64_t p;
                 if (!lg_parse_uint64(port, 65535, &p) || p == 0) {
+                        g_autofree char *esc_port = g_strescape(port, NULL);
                         g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
-                                    "endpoint '%s': port '%s' is not a number from 1 to 65535", esc, port);
+                                    "endpoint '%s': port '%s' is not a number from 1 to 65535", esc, esc_port);
                         return false;
                 }
                 e.port = (int) p;
@@ -491,13 +518,16 @@ bool lg_value_add_item(LgValue *v, const char *item, GError **error) {
 
 LgValue *lg_value_parse_strv(LgType type, const char *const *items, size_t n, GError **error) {
         g_autoptr(LgValue) v = lg_value_new(type);
+        /* Only "interface" of the scalar types needs "an"; checked first, or the generic message
+         * below would say "a interface". */
+        if (type == LG_TYPE_INTERFACE && n != 1) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                            "an interface takes exactly one value, got %zu", n);
+                return NULL;
+        }
         if (!lg_type_is_list(type) && n != 1) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "a %s takes exactly one value, got %zu",
                             lg_type_to_string(type), n);
-                return NULL;
-        }
-        if (type == LG_TYPE_INTERFACE && n != 1) {
-                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "an interface takes exactly one value");
                 return NULL;
         }
         for (size_t i = 0; i < n; i++)

@@ -2,10 +2,12 @@
 #include "error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static const char *const layer_names[_LG_LAYER_MAX] = {
@@ -88,7 +90,7 @@ static size_t edit_distance(const char *a, const char *b) {
 }
 
 /* " (did you mean 'x'?)" or "" */
-static char *suggest(const char *word, const char *const *known, size_t n) {
+char *lg_suggest(const char *word, const char *const *known, size_t n) {
         size_t best = SIZE_MAX;
         const char *pick = NULL;
         for (size_t i = 0; i < n; i++) {
@@ -104,6 +106,8 @@ static char *suggest(const char *word, const char *const *known, size_t n) {
                 return g_strdup_printf(" (did you mean '%s'?)", pick);
         return g_strdup("");
 }
+
+#define suggest lg_suggest
 
 static char *escaped(const yaml_node_t *n) {
         g_autofree char *raw = g_strndup((const char *) n->data.scalar.value, MIN(n->data.scalar.length, 60));
@@ -129,6 +133,17 @@ static yaml_node_t *node(Parser *p, int idx) {
                         return NULL;
                 }
                 p->seen[i] = 1;
+                /* An unquoted value that starts with '!' is a YAML tag: `when: !$x` would silently
+                 * become an empty value tagged "!$x". Only the standard tags, which untagged
+                 * nodes get too, are accepted. */
+                const char *tag = (const char *) n->tag;
+                if (tag && !g_str_has_prefix(tag, "tag:yaml.org,2002:")) {
+                        g_autofree char *esc = g_strescape(tag, NULL);
+                        fail_at(p, n, "YAML tag '%.60s' is not supported: quote a value that starts with '!', "
+                                      "as in \"!$name\"",
+                                esc);
+                        return NULL;
+                }
         }
         return n;
 }
@@ -152,6 +167,10 @@ static bool expect_mapping(Parser *p, const yaml_node_t *n, const char *what) {
                 return fail_at(p, n, "%s must be a mapping, not %s", what, node_kind(n));
         return true;
 }
+
+/* The keys of 'match' (and of 'not' inside it): the conditions of DESIGN.md §2. */
+static const char *const match_keys[] = {"interface", "family", "protocol", "remote", "local", "remote_port",
+                                          "local_port", "user", "group", "cgroup", "mark", "icmp_type", "not"};
 
 /* Calls `fn` for each key/value of a mapping after checking keys against `known` and for duplicates. */
 typedef bool (*PairFn)(Parser *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata);
@@ -180,6 +199,10 @@ static bool each_pair(Parser *p, yaml_node_t *map, const char *what, const char 
                         if (!ok) {
                                 g_autofree char *hint = suggest(key, known, n_known);
                                 g_autofree char *esc = escaped(k);
+                                /* Conditions are named as DESIGN.md §2 words the error:
+                                 * "unknown condition 'remote_prot' (did you mean 'remote_port'?)". */
+                                if (known == match_keys)
+                                        return fail_at(p, k, "unknown condition '%s'%s", esc, hint);
                                 return fail_at(p, k, "unknown key '%s' in %s%s", esc, what, hint);
                         }
                 }
@@ -317,6 +340,8 @@ const LgParamDecl *lg_policy_find_param(const LgPolicy *p, const char *name) {
 
 /* ---- parameters ---- */
 
+static char *param_suggest(const LgPolicy *p, const char *name);
+
 static LgValue *parse_value_node(Parser *p, LgType type, yaml_node_t *n, const char *what) {
         if (!lg_type_is_list(type) && n->type != YAML_SCALAR_NODE) {
                 fail_at(p, n, "%s of type %s must be a single value, not %s", what, lg_type_to_string(type),
@@ -330,8 +355,12 @@ static LgValue *parse_value_node(Parser *p, LgType type, yaml_node_t *n, const c
         for (guint i = 0; i < items->len; i++) {
                 yaml_node_t *it = items->pdata[i];
                 GError *e = NULL;
-                if (!lg_value_add_item(v, (const char *) it->data.scalar.value, &e))
-                        return fail_gerror(p, it, e), NULL;
+                if (!lg_value_add_item(v, (const char *) it->data.scalar.value, &e)) {
+                        /* Name what the value is for: "the default of 'allow_lan': 'maybe' is not a bool". */
+                        fail_at(p, it, "%s: %s", what, e->message);
+                        g_error_free(e);
+                        return NULL;
+                }
         }
         return g_steal_pointer(&v);
 }
@@ -651,11 +680,11 @@ static bool parse_condition_item(Parser *p, LgCondition *c, yaml_node_t *it) {
 typedef struct {
         LgFilter *filter;
         bool negated;
-        GPtrArray *icmp_nodes; /* yaml_node_t* for icmp_type items, resolved after protocol is known */
+        /* yaml_node_t* for icmp_type items, resolved after protocol is known; [1] holds those
+         * under 'not'. Kept apart so that `icmp_type` and `not: { icmp_type }` each get only
+         * their own types (each mapping has at most one icmp_type, duplicate keys are refused). */
+        GPtrArray *icmp_nodes[2];
 } MatchCtx;
-
-static const char *const match_keys[] = {"interface", "family", "protocol", "remote", "local", "remote_port",
-                                          "local_port", "user", "group", "cgroup", "mark", "icmp_type", "not"};
 
 static bool parse_match_pair(Parser *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata) {
         MatchCtx *m = userdata;
@@ -664,7 +693,9 @@ static bool parse_match_pair(Parser *p, const char *key, yaml_node_t *k, yaml_no
                         return fail_at(p, k, "'not' cannot be nested");
                 MatchCtx inner = *m;
                 inner.negated = true;
-                return each_pair(p, v, "'not'", match_keys, G_N_ELEMENTS(match_keys) - 1, parse_match_pair, &inner);
+                /* 'not' is a known key here so that nesting gets the message above rather than
+                 * "unknown key 'not'". */
+                return each_pair(p, v, "'not'", match_keys, G_N_ELEMENTS(match_keys), parse_match_pair, &inner);
         }
         LgCondition *c = g_new0(LgCondition, 1);
         g_ptr_array_add(m->filter->conditions, c);
@@ -710,7 +741,7 @@ static bool parse_match_pair(Parser *p, const char *key, yaml_node_t *k, yaml_no
                 if (!parse_condition_item(p, c, items->pdata[i]))
                         return false;
         if (c->key == LG_COND_ICMP_TYPE)
-                g_ptr_array_extend(m->icmp_nodes, items, NULL, NULL);
+                g_ptr_array_extend(m->icmp_nodes[c->negated], items, NULL, NULL);
         return true;
 }
 
@@ -756,9 +787,11 @@ static bool check_filter(Parser *p, LgFilter *f, yaml_node_t *fnode, MatchCtx *m
                                 return fail_at(p, &at, "'icmp_type' needs 'protocol: icmp' or 'protocol: icmpv6' in "
                                                        "the same filter");
                         bool v6 = g_array_index(proto->numbers, uint8_t, 0) == IPPROTO_ICMPV6;
-                        c->numbers = g_array_new(FALSE, FALSE, sizeof(uint8_t));
-                        for (guint j = 0; j < m->icmp_nodes->len; j++) {
-                                yaml_node_t *it = m->icmp_nodes->pdata[j];
+                        GPtrArray *nodes = m->icmp_nodes[c->negated];
+                        /* parse_match_pair() already made the (empty) array. */
+                        g_array_set_size(c->numbers, 0);
+                        for (guint j = 0; j < nodes->len; j++) {
+                                yaml_node_t *it = nodes->pdata[j];
                                 const char *s = (const char *) it->data.scalar.value;
                                 uint8_t v;
                                 bool ok = v6 ? lookup_named(icmpv6_types, G_N_ELEMENTS(icmpv6_types), s, &v)
@@ -782,6 +815,7 @@ typedef struct {
         yaml_node_t *match;
         bool have_action;
         bool have_layers;
+        yaml_node_t *flag_key; /* the 'reject' or 'log' key set to true, for errors */
 } FilterCtx;
 
 static bool parse_filter_pair(Parser *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata) {
@@ -859,6 +893,8 @@ static bool parse_filter_pair(Parser *p, const char *key, yaml_node_t *k, yaml_n
                 if (!lg_parse_bool(s, &b, &e))
                         return fail_gerror(p, v, e);
                 *(g_str_equal(key, "reject") ? &f->reject : &f->log) = b;
+                if (b)
+                        fc->flag_key = k;
                 return true;
         }
         if (g_str_equal(key, "when")) {
@@ -871,8 +907,9 @@ static bool parse_filter_pair(Parser *p, const char *key, yaml_node_t *k, yaml_n
                         return fail_at(p, v, "'when' takes a bool parameter: $name or !$name");
                 const LgParamDecl *d = lg_policy_find_param(p->policy, ref + 1);
                 if (!d) {
+                        g_autofree char *hint = param_suggest(p->policy, ref + 1);
                         g_autofree char *esc = escaped(v);
-                        return fail_at(p, v, "undefined parameter '%s' in 'when'", esc);
+                        return fail_at(p, v, "undefined parameter '%s' in 'when'%s", esc, hint);
                 }
                 if (d->type != LG_TYPE_BOOL)
                         return fail_at(p, v, "'when' needs a bool parameter, '%s' is of type %s", d->name,
@@ -904,14 +941,18 @@ static bool parse_filter(Parser *p, LgSublayer *s, yaml_node_t *n, unsigned inde
                 return fail_at(p, n, "filter '%s' has no 'layers'", f->name);
         if (!fc.have_action)
                 return fail_at(p, n, "filter '%s' has no 'action'", f->name);
+        /* Point at the offending key, not at the filter, and say which of the two it is. */
         if ((f->reject || f->log) && f->action != LG_ACTION_BLOCK)
-                return fail_at(p, n, "filter '%s': 'reject' and 'log' apply to block filters only", f->name);
+                return fail_at(p, fc.flag_key, "filter '%s': '%s' applies to block filters only, not to %s",
+                               f->name, (const char *) fc.flag_key->data.scalar.value,
+                               lg_action_to_string(f->action));
         for (guint i = 0; i + 1 < s->filters->len; i++)
                 if (g_str_equal(((LgFilter *) s->filters->pdata[i])->name, f->name))
                         return fail_at(p, n, "duplicate filter name '%s' in sublayer '%s'", f->name, s->name);
         if (fc.match) {
                 g_autoptr(GPtrArray) icmp = g_ptr_array_new();
-                MatchCtx m = {.filter = f, .icmp_nodes = icmp};
+                g_autoptr(GPtrArray) icmp_negated = g_ptr_array_new();
+                MatchCtx m = {.filter = f, .icmp_nodes = {icmp, icmp_negated}};
                 if (!each_pair(p, fc.match, "'match'", match_keys, G_N_ELEMENTS(match_keys), parse_match_pair, &m))
                         return false;
                 if (!check_filter(p, f, n, &m))
@@ -1048,9 +1089,47 @@ static bool parse_top_pair(Parser *p, const char *key, yaml_node_t *k, yaml_node
         g_assert_not_reached();
 }
 
-static void parser_fail_yaml(Parser *p, yaml_parser_t *yp) {
+/* Byte offset of a libyaml mark (line and column count characters), or len if out of range. */
+static size_t mark_offset(const char *data, size_t len, const yaml_mark_t *mark) {
+        size_t off = 0;
+        for (size_t line = 0; line < mark->line; line++) {
+                const char *nl = memchr(data + off, '\n', len - off);
+                if (!nl)
+                        return len;
+                off = (size_t) (nl - data) + 1;
+        }
+        for (size_t col = 0; col < mark->column && off < len; col++)
+                for (off++; off < len && ((unsigned char) data[off] & 0xc0) == 0x80; off++)
+                        ;
+        return off;
+}
+
+static void parser_fail_yaml(Parser *p, yaml_parser_t *yp, const char *data, size_t len) {
         const char *problem = yp->problem ? yp->problem : "malformed YAML";
         yaml_mark_t mark = yp->problem_mark;
+        if (yp->error == YAML_READER_ERROR) {
+                /* The reader (bad UTF-8, control characters) reports a byte offset and leaves
+                 * problem_mark at 0:0; turn the offset into a line and a column of characters. */
+                size_t end = MIN(yp->problem_offset, len);
+                mark = (yaml_mark_t){0};
+                for (size_t i = 0; i < end; i++) {
+                        if (data[i] == '\n') {
+                                mark.line++;
+                                mark.column = 0;
+                        } else if (((unsigned char) data[i] & 0xc0) != 0x80)
+                                mark.column++;
+                }
+        } else if (yp->error == YAML_SCANNER_ERROR) {
+                /* libyaml's words for a tab where indentation is expected are of no help to
+                 * someone who edited a policy in a text editor. */
+                size_t off = mark_offset(data, len, &mark);
+                if (off < len && data[off] == '\t') {
+                        g_set_error(&p->error, LG_ERROR, LG_ERROR_INVALID_POLICY,
+                                    "%s:%zu:%zu: YAML syntax error: a tab character; YAML indentation must use spaces",
+                                    p->filename, mark.line + 1, mark.column + 1);
+                        return;
+                }
+        }
         if (yp->context)
                 g_set_error(&p->error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s:%zu:%zu: YAML syntax error: %s %s",
                             p->filename, mark.line + 1, mark.column + 1, problem, yp->context);
@@ -1063,7 +1142,7 @@ LgPolicy *lg_policy_load_data(const char *data, size_t len, const char *filename
         static const char *const known[] = {"policy", "description", "lifetime", "parameters", "sublayers"};
         if (len > LG_MAX_POLICY_FILE_SIZE) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY,
-                            "%s: file is %zu bytes, a policy file may have at most %d", filename, len,
+                            "%s: file is %zu bytes, a policy file may have at most %d bytes", filename, len,
                             LG_MAX_POLICY_FILE_SIZE);
                 return NULL;
         }
@@ -1072,7 +1151,7 @@ LgPolicy *lg_policy_load_data(const char *data, size_t len, const char *filename
         yaml_parser_initialize(&yp);
         yaml_parser_set_input_string(&yp, (const unsigned char *) data, len);
         if (!yaml_parser_load(&yp, &p.doc)) {
-                parser_fail_yaml(&p, &yp);
+                parser_fail_yaml(&p, &yp, data, len);
                 yaml_parser_delete(&yp);
                 g_propagate_error(error, p.error);
                 return NULL;
@@ -1085,7 +1164,7 @@ LgPolicy *lg_policy_load_data(const char *data, size_t len, const char *filename
         } else {
                 yaml_document_t second;
                 if (!yaml_parser_load(&yp, &second))
-                        parser_fail_yaml(&p, &yp);
+                        parser_fail_yaml(&p, &yp, data, len);
                 else {
                         yaml_node_t *r2 = yaml_document_get_root_node(&second);
                         if (r2)
@@ -1128,19 +1207,45 @@ LgPolicy *lg_policy_load_data(const char *data, size_t len, const char *filename
 }
 
 LgPolicy *lg_policy_load_file(const char *path, GError **error) {
-        g_autofree char *data = NULL;
-        gsize len;
-        g_autoptr(GError) e = NULL;
-        /* Check the size first: a huge file is refused without reading it. */
-        GStatBuf st;
-        if (g_stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > LG_MAX_POLICY_FILE_SIZE) {
-                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY,
-                            "%s: file is %lld bytes, a policy file may have at most %d", path, (long long) st.st_size,
-                            LG_MAX_POLICY_FILE_SIZE);
+        /* Check the size first: a huge regular file is refused without reading it. The read is
+         * bounded as well, since a device or a pipe (check /dev/zero, a symlink in the policy
+         * directory) has no size to check and g_file_get_contents() would read it forever. */
+        int fd = g_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+        if (fd < 0) {
+                int err = errno;
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s: cannot open: %s", path, g_strerror(err));
                 return NULL;
         }
-        if (!g_file_get_contents(path, &data, &len, &e)) {
-                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s", e->message);
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > LG_MAX_POLICY_FILE_SIZE) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY,
+                            "%s: file is %lld bytes, a policy file may have at most %d bytes", path,
+                            (long long) st.st_size, LG_MAX_POLICY_FILE_SIZE);
+                close(fd);
+                return NULL;
+        }
+        g_autofree char *data = g_malloc(LG_MAX_POLICY_FILE_SIZE + 1);
+        size_t len = 0;
+        while (len <= LG_MAX_POLICY_FILE_SIZE) {
+                ssize_t n = read(fd, data + len, LG_MAX_POLICY_FILE_SIZE + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int err = errno;
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s: cannot read: %s", path,
+                                    g_strerror(err));
+                        close(fd);
+                        return NULL;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        close(fd);
+        if (len > LG_MAX_POLICY_FILE_SIZE) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY,
+                            "%s: more than %d bytes, a policy file may have at most %d bytes", path,
+                            LG_MAX_POLICY_FILE_SIZE, LG_MAX_POLICY_FILE_SIZE);
                 return NULL;
         }
         return lg_policy_load_data(data, len, path, error);

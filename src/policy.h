@@ -117,6 +117,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgPolicy, lg_policy_free)
 
 const LgParamDecl *lg_policy_find_param(const LgPolicy *p, const char *name);
 bool lg_policy_name_valid(const char *name);
+/* " (did you mean 'WORD'?)" for the closest of `known`, or "" when none is close. */
+char *lg_suggest(const char *word, const char *const *known, size_t n);
 
 /* Parameters given by a caller (name → LgValue*), checked against the policy's declarations:
  * unknown names, wrong types and missing required ones are InvalidParameters errors. Returns

@@ -1,0 +1,550 @@
+#include "bus.h"
+#include "error.h"
+#include "polkit.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct LgBus {
+        sd_bus *bus;
+        LgManager *m;
+        sd_bus_slot *vtable_slot;
+        sd_bus_slot *owner_match_slot;
+};
+
+static const char *const error_names[] = {
+        [LG_ERROR_NO_SUCH_POLICY] = LG_BUS_ERROR_PREFIX "NoSuchPolicy",
+        [LG_ERROR_INVALID_PARAMETERS] = LG_BUS_ERROR_PREFIX "InvalidParameters",
+        [LG_ERROR_INVALID_POLICY] = LG_BUS_ERROR_PREFIX "InvalidPolicy",
+        [LG_ERROR_APPLY_FAILED] = LG_BUS_ERROR_PREFIX "ApplyFailed",
+};
+
+int lg_bus_error_from_gerror(sd_bus_error *ret_error, const GError *e) {
+        const char *name = e->domain == LG_ERROR && e->code >= 0 && (size_t) e->code < G_N_ELEMENTS(error_names)
+                                   ? error_names[e->code]
+                                   : LG_BUS_ERROR_PREFIX "ApplyFailed";
+        return sd_bus_error_set(ret_error, name, e->message);
+}
+
+static int reply_gerror(sd_bus_message *call, const GError *e) {
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        lg_bus_error_from_gerror(&err, e);
+        int k = sd_bus_reply_method_error(call, &err);
+        sd_bus_error_free(&err);
+        return k;
+}
+
+/* ---- reading parameters from a{sv} ---- */
+
+static bool signature_fits(LgType t, const char *sig) {
+        switch (t) {
+        case LG_TYPE_INTERFACE:
+        case LG_TYPE_STRING:
+                return g_str_equal(sig, "s");
+        case LG_TYPE_INTERFACES:
+        case LG_TYPE_ADDRESSES:
+        case LG_TYPE_ENDPOINTS:
+                return g_str_equal(sig, "as");
+        case LG_TYPE_PORTS:
+                return g_str_equal(sig, "as") || g_str_equal(sig, "aq");
+        case LG_TYPE_BOOL:
+                return g_str_equal(sig, "b");
+        case LG_TYPE_USER:
+                return g_str_equal(sig, "u") || g_str_equal(sig, "s");
+        default:
+                return false;
+        }
+}
+
+static const char *expected_signature(LgType t) {
+        switch (t) {
+        case LG_TYPE_INTERFACE:
+        case LG_TYPE_STRING:
+                return "s";
+        case LG_TYPE_PORTS:
+                return "as or aq";
+        case LG_TYPE_BOOL:
+                return "b";
+        case LG_TYPE_USER:
+                return "u or s";
+        default:
+                return "as";
+        }
+}
+
+static GError *param_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static GError *param_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        GError *e = g_error_new_valist(LG_ERROR, LG_ERROR_INVALID_PARAMETERS, fmt, ap);
+        va_end(ap);
+        return e;
+}
+
+/* Reads one variant whose signature already fits `d->type`. */
+static LgValue *read_param_value(sd_bus_message *m, const LgParamDecl *d, const char *sig, GError **error) {
+        int k;
+        g_autoptr(GError) e = NULL;
+        LgValue *v = NULL;
+        if (g_str_equal(sig, "s")) {
+                const char *s;
+                k = sd_bus_message_read(m, "s", &s);
+                if (k >= 0)
+                        v = lg_value_parse_strv(d->type, &s, 1, &e);
+        } else if (g_str_equal(sig, "as")) {
+                g_auto(GStrv) strv = NULL;
+                k = sd_bus_message_read_strv(m, &strv);
+                if (k >= 0)
+                        v = lg_value_parse_strv(d->type, (const char *const *) strv, strv ? g_strv_length(strv) : 0,
+                                                &e);
+        } else if (g_str_equal(sig, "aq")) {
+                v = lg_value_new(LG_TYPE_PORTS);
+                k = sd_bus_message_enter_container(m, 'a', "q");
+                uint16_t q;
+                while (k >= 0 && (k = sd_bus_message_read(m, "q", &q)) > 0) {
+                        if (v->ports->len >= LG_MAX_LIST_ITEMS) {
+                                e = param_error("more than %u items in one list", LG_MAX_LIST_ITEMS);
+                                break;
+                        }
+                        LgPortRange r = {q, q};
+                        g_array_append_val(v->ports, r);
+                }
+                if (k >= 0 && !e)
+                        k = sd_bus_message_exit_container(m);
+        } else if (g_str_equal(sig, "b")) {
+                int b;
+                k = sd_bus_message_read(m, "b", &b);
+                v = lg_value_new(LG_TYPE_BOOL);
+                v->boolean = b;
+        } else { /* "u" */
+                uint32_t u;
+                k = sd_bus_message_read(m, "u", &u);
+                v = lg_value_new(LG_TYPE_USER);
+                v->uid = u;
+        }
+        if (k < 0 || e) {
+                lg_value_free(v);
+                if (e)
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "parameter '%s': %s", d->name,
+                                    e->message);
+                else
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "parameter '%s': unreadable value",
+                                    d->name);
+                return NULL;
+        }
+        return v;
+}
+
+static GHashTable *read_params(sd_bus_message *m, const LgPolicy *p, GError **error) {
+        g_autoptr(GHashTable) given = lg_params_table_new();
+        int k = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (k >= 0 && (k = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+                k = sd_bus_message_read(m, "s", &key);
+                if (k < 0)
+                        break;
+                const LgParamDecl *d = lg_policy_find_param(p, key);
+                if (!d) {
+                        g_autoptr(GPtrArray) names = g_ptr_array_new();
+                        for (guint i = 0; i < p->params->len; i++)
+                                g_ptr_array_add(names, ((LgParamDecl *) p->params->pdata[i])->name);
+                        g_autofree char *hint = lg_suggest(key, (const char *const *) names->pdata, names->len);
+                        g_autofree char *esc = g_strescape(key, NULL);
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                                    "policy '%s' has no parameter '%.60s'%s", p->name, esc, hint);
+                        return NULL;
+                }
+                if (g_hash_table_contains(given, key)) {
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "parameter '%s' given twice", key);
+                        return NULL;
+                }
+                k = sd_bus_message_peek_type(m, &type, &contents);
+                if (k < 0)
+                        break;
+                if (!signature_fits(d->type, contents)) {
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                                    "parameter '%s' is of type %s and must be sent as D-Bus %s, not %s", key,
+                                    lg_type_to_string(d->type), expected_signature(d->type), contents);
+                        return NULL;
+                }
+                k = sd_bus_message_enter_container(m, 'v', contents);
+                if (k < 0)
+                        break;
+                LgValue *v = read_param_value(m, d, contents, error);
+                if (!v)
+                        return NULL;
+                g_hash_table_insert(given, g_strdup(key), v);
+                k = sd_bus_message_exit_container(m); /* v */
+                if (k >= 0)
+                        k = sd_bus_message_exit_container(m); /* e */
+        }
+        if (k >= 0)
+                k = sd_bus_message_exit_container(m);
+        if (k < 0) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "malformed parameters: %s", g_strerror(-k));
+                return NULL;
+        }
+        return g_steal_pointer(&given);
+}
+
+/* ---- privileged methods: authorized first, then run ---- */
+
+typedef int (*RunFn)(LgBus *b, sd_bus_message *call);
+
+typedef struct {
+        LgBus *b;
+        RunFn run;
+} Pending;
+
+static void on_authorized(sd_bus_message *call, bool allowed, const char *why, void *userdata) {
+        Pending *p = userdata;
+        if (!allowed)
+                sd_bus_reply_method_errorf(call, SD_BUS_ERROR_ACCESS_DENIED, "%s: %s",
+                                           sd_bus_message_get_member(call), why);
+        else
+                p->run(p->b, call);
+        g_free(p);
+}
+
+static int authorize_then(LgBus *b, sd_bus_message *call, RunFn run, sd_bus_error *ret_error) {
+        Pending *p = g_new0(Pending, 1);
+        p->b = b;
+        p->run = run;
+        int k = lg_auth_check_async(b->bus, call, LG_POLKIT_ACTION_MANAGE, on_authorized, p);
+        if (k < 0) {
+                g_free(p);
+                return sd_bus_error_setf(ret_error, SD_BUS_ERROR_ACCESS_DENIED, "cannot authorize the caller: %s",
+                                         g_strerror(-k));
+        }
+        return 1; /* the reply comes later */
+}
+
+static int run_enable(LgBus *b, sd_bus_message *call) {
+        const char *name;
+        g_autoptr(GError) e = NULL;
+        int k = sd_bus_message_read(call, "s", &name);
+        if (k < 0)
+                return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_INVALID_ARGS, "cannot read the policy name");
+        LgPolicy *p = lg_manager_find_policy(b->m, name, &e);
+        if (!p)
+                return reply_gerror(call, e);
+        g_autoptr(GHashTable) given = read_params(call, p, &e);
+        if (!given)
+                return reply_gerror(call, e);
+        guint64 gen;
+        if (!lg_manager_enable(b->m, name, given, sd_bus_message_get_sender(call), &gen, &e))
+                return reply_gerror(call, e);
+        return sd_bus_reply_method_return(call, "t", gen);
+}
+
+static int run_disable(LgBus *b, sd_bus_message *call) {
+        const char *name;
+        g_autoptr(GError) e = NULL;
+        if (sd_bus_message_read(call, "s", &name) < 0)
+                return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_INVALID_ARGS, "cannot read the policy name");
+        guint64 gen;
+        if (!lg_manager_disable(b->m, name, &gen, &e))
+                return reply_gerror(call, e);
+        return sd_bus_reply_method_return(call, "t", gen);
+}
+
+static int run_reload(LgBus *b, sd_bus_message *call) {
+        g_autoptr(GError) e = NULL;
+        if (!lg_manager_reload(b->m, &e))
+                return reply_gerror(call, e);
+        return sd_bus_reply_method_return(call, "");
+}
+
+static int method_enable(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        return authorize_then(userdata, call, run_enable, ret_error);
+}
+
+static int method_disable(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        return authorize_then(userdata, call, run_disable, ret_error);
+}
+
+static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        return authorize_then(userdata, call, run_reload, ret_error);
+}
+
+/* ---- Status and ListPolicies ---- */
+
+static int append_param_value(sd_bus_message *r, const LgValue *v) {
+        switch (v->type) {
+        case LG_TYPE_BOOL:
+                return sd_bus_message_append(r, "v", "b", v->boolean);
+        case LG_TYPE_USER:
+                return sd_bus_message_append(r, "v", "u", v->uid);
+        case LG_TYPE_INTERFACE:
+                return sd_bus_message_append(r, "v", "s", (const char *) v->names->pdata[0]);
+        case LG_TYPE_STRING:
+                return sd_bus_message_append(r, "v", "s", v->string ? v->string : "");
+        default: {
+                g_autoptr(GPtrArray) items = lg_value_to_strv(v);
+                g_ptr_array_add(items, NULL);
+                int k = sd_bus_message_open_container(r, 'v', "as");
+                if (k >= 0)
+                        k = sd_bus_message_append_strv(r, (char **) items->pdata);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(r);
+                return k;
+        }
+        }
+}
+
+static int append_layers(sd_bus_message *r, unsigned layers) {
+        int k = sd_bus_message_open_container(r, 'v', "as");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "s");
+        for (int l = 0; l < _LG_LAYER_MAX && k >= 0; l++)
+                if (layers & (1u << l))
+                        k = sd_bus_message_append(r, "s", lg_layer_to_string(l));
+        if (k >= 0)
+                k = sd_bus_message_close_container(r);
+        if (k >= 0)
+                k = sd_bus_message_close_container(r);
+        return k;
+}
+
+static int append_sublayers(sd_bus_message *r, const LgEnabledPolicy *en, GHashTable *counters) {
+        const LgPolicy *p = en->policy;
+        int k = sd_bus_message_open_container(r, 'v', "aa{sv}");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "a{sv}");
+        for (guint i = 0; i < p->sublayers->len && k >= 0; i++) {
+                const LgSublayer *sl = p->sublayers->pdata[i];
+                k = sd_bus_message_open_container(r, 'a', "{sv}");
+                if (k >= 0)
+                        k = sd_bus_message_append(r, "{sv}{sv}", "Name", "s", sl->name, "Weight", "q", sl->weight);
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'e', "sv");
+                if (k >= 0)
+                        k = sd_bus_message_append(r, "s", "Filters");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'v', "aa{sv}");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'a', "a{sv}");
+                for (guint j = 0; j < sl->filters->len && k >= 0; j++) {
+                        const LgFilter *f = sl->filters->pdata[j];
+                        g_autofree char *comment = g_strdup_printf("%s/%s/%s", p->name, sl->name, f->name);
+                        const LgCounter *c = counters ? g_hash_table_lookup(counters, comment) : NULL;
+                        bool active = !f->when ||
+                                      ((LgValue *) g_hash_table_lookup(en->params, f->when))->boolean != f->when_negated;
+                        k = sd_bus_message_open_container(r, 'a', "{sv}");
+                        if (k >= 0)
+                                k = sd_bus_message_append(r, "{sv}{sv}{sv}{sv}{sv}{sv}", "Name", "s", f->name,
+                                                          "Weight", "t", f->weight, "Action", "s",
+                                                          lg_action_to_string(f->action), "Active", "b", active,
+                                                          "Packets", "t", c ? c->packets : 0, "Bytes", "t",
+                                                          c ? c->bytes : 0);
+                        if (k >= 0)
+                                k = sd_bus_message_open_container(r, 'e', "sv");
+                        if (k >= 0)
+                                k = sd_bus_message_append(r, "s", "Layers");
+                        if (k >= 0)
+                                k = append_layers(r, f->layers);
+                        if (k >= 0)
+                                k = sd_bus_message_close_container(r);
+                        if (k >= 0)
+                                k = sd_bus_message_close_container(r);
+                }
+                for (int n = 0; n < 4 && k >= 0; n++)
+                        k = sd_bus_message_close_container(r);
+        }
+        if (k >= 0)
+                k = sd_bus_message_close_container(r);
+        if (k >= 0)
+                k = sd_bus_message_close_container(r);
+        return k;
+}
+
+static int append_policy_status(sd_bus_message *r, LgManager *m, const char *name, GHashTable *counters) {
+        const LgPolicy *p = g_hash_table_lookup(m->policies, name);
+        const LgEnabledPolicy *en = g_hash_table_lookup(m->enabled, name);
+        int k = sd_bus_message_open_container(r, 'e', "sv");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "s", name);
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'v', "a{sv}");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "{sv}");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "{sv}{sv}{sv}", "Enabled", "b", en != NULL, "Description", "s",
+                                          p->description ? p->description : "", "Lifetime", "s",
+                                          p->lifetime == LG_LIFETIME_DYNAMIC ? "dynamic" : "persistent");
+        if (en && k >= 0) {
+                if (en->owner)
+                        k = sd_bus_message_append(r, "{sv}", "Owner", "s", en->owner);
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'e', "sv");
+                if (k >= 0)
+                        k = sd_bus_message_append(r, "s", "Parameters");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'v', "a{sv}");
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'a', "{sv}");
+                for (guint i = 0; i < en->policy->params->len && k >= 0; i++) {
+                        const LgParamDecl *d = en->policy->params->pdata[i];
+                        k = sd_bus_message_open_container(r, 'e', "sv");
+                        if (k >= 0)
+                                k = sd_bus_message_append(r, "s", d->name);
+                        if (k >= 0)
+                                k = append_param_value(r, g_hash_table_lookup(en->params, d->name));
+                        if (k >= 0)
+                                k = sd_bus_message_close_container(r);
+                }
+                for (int n = 0; n < 3 && k >= 0; n++)
+                        k = sd_bus_message_close_container(r);
+                if (k >= 0)
+                        k = sd_bus_message_open_container(r, 'e', "sv");
+                if (k >= 0)
+                        k = sd_bus_message_append(r, "s", "Sublayers");
+                if (k >= 0)
+                        k = append_sublayers(r, en, counters);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(r);
+        }
+        for (int n = 0; n < 3 && k >= 0; n++)
+                k = sd_bus_message_close_container(r);
+        return k;
+}
+
+static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        LgBus *b = userdata;
+        LgManager *m = b->m;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GHashTable) counters = lg_manager_counters(m, &e);
+        g_autoptr(sd_bus_message) r = NULL;
+        int k = sd_bus_message_new_method_return(call, &r);
+        if (k < 0)
+                return k;
+        k = sd_bus_message_open_container(r, 'a', "{sv}");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "{sv}{sv}{sv}", "State", "s", lg_run_state_to_string(m->state),
+                                          "Generation", "t", m->generation, "Version", "s", LEAKGUARD_VERSION);
+        if (k >= 0 && (m->reason || e))
+                k = sd_bus_message_append(r, "{sv}", "Reason", "s", m->reason ? m->reason : e->message);
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'e', "sv");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "s", "Policies");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'v', "a{sv}");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "{sv}");
+        g_autoptr(GPtrArray) names = lg_manager_policy_names(m);
+        for (guint i = 0; i < names->len && k >= 0; i++)
+                k = append_policy_status(r, m, names->pdata[i], counters);
+        for (int n = 0; n < 4 && k >= 0; n++)
+                k = sd_bus_message_close_container(r);
+        if (k < 0)
+                return k;
+        return sd_bus_send(NULL, r, NULL);
+}
+
+static int method_list_policies(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        LgBus *b = userdata;
+        g_autoptr(sd_bus_message) r = NULL;
+        int k = sd_bus_message_new_method_return(call, &r);
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "(ssb)");
+        g_autoptr(GPtrArray) names = lg_manager_policy_names(b->m);
+        for (guint i = 0; i < names->len && k >= 0; i++) {
+                const LgPolicy *p = g_hash_table_lookup(b->m->policies, names->pdata[i]);
+                k = sd_bus_message_append(r, "(ssb)", p->name, p->description ? p->description : "",
+                                          g_hash_table_contains(b->m->enabled, p->name));
+        }
+        if (k >= 0)
+                k = sd_bus_message_close_container(r);
+        if (k < 0)
+                return k;
+        return sd_bus_send(NULL, r, NULL);
+}
+
+/* ---- properties ---- */
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        LgBus *b = userdata;
+        if (g_str_equal(property, "State"))
+                return sd_bus_message_append(reply, "s", lg_run_state_to_string(b->m->state));
+        if (g_str_equal(property, "Generation"))
+                return sd_bus_message_append(reply, "t", b->m->generation);
+        if (g_str_equal(property, "Version"))
+                return sd_bus_message_append(reply, "s", LEAKGUARD_VERSION);
+        /* EnabledPolicies */
+        g_autoptr(GPtrArray) enabled = lg_manager_enabled_sorted(b->m);
+        int k = sd_bus_message_open_container(reply, 'a', "s");
+        for (guint i = 0; i < enabled->len && k >= 0; i++)
+                k = sd_bus_message_append(reply, "s", ((LgEnabledPolicy *) enabled->pdata[i])->policy->name);
+        if (k >= 0)
+                k = sd_bus_message_close_container(reply);
+        return k;
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("Enable", SD_BUS_ARGS("s", policy, "a{sv}", parameters), SD_BUS_RESULT("t", generation),
+                                method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Disable", SD_BUS_ARGS("s", policy), SD_BUS_RESULT("t", generation), method_disable,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status), method_status,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListPolicies", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssb)", policies),
+                                method_list_policies, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("EnabledPolicies", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Generation", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_VTABLE_END,
+};
+
+static void on_manager_changed(LgManager *m, void *userdata) {
+        LgBus *b = userdata;
+        sd_bus_emit_properties_changed(b->bus, LG_BUS_PATH, LG_BUS_INTERFACE, "EnabledPolicies", "State", "Generation",
+                                       NULL);
+}
+
+/* A client that enabled dynamic policies left the bus: its session ends, as in WFP. */
+static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        LgBus *b = userdata;
+        const char *name, *old_owner, *new_owner;
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] == ':' && new_owner[0] == '\0')
+                lg_manager_disable_owned_by(b->m, name);
+        return 0;
+}
+
+int lg_bus_new(sd_bus *bus, LgManager *m, LgBus **ret) {
+        LgBus *b = g_new0(LgBus, 1);
+        b->bus = sd_bus_ref(bus);
+        b->m = m;
+        int k = sd_bus_add_object_vtable(bus, &b->vtable_slot, LG_BUS_PATH, LG_BUS_INTERFACE, manager_vtable, b);
+        if (k >= 0)
+                k = sd_bus_match_signal(bus, &b->owner_match_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, b);
+        if (k >= 0)
+                k = sd_bus_request_name(bus, LG_BUS_NAME, 0);
+        if (k < 0) {
+                lg_bus_free(b);
+                return k;
+        }
+        m->changed = on_manager_changed;
+        m->changed_userdata = b;
+        *ret = b;
+        return 0;
+}
+
+void lg_bus_free(LgBus *b) {
+        if (!b)
+                return;
+        if (b->m->changed_userdata == b)
+                b->m->changed = NULL;
+        sd_bus_slot_unref(b->vtable_slot);
+        sd_bus_slot_unref(b->owner_match_slot);
+        sd_bus_unref(b->bus);
+        g_free(b);
+}

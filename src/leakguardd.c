@@ -1,0 +1,136 @@
+/* leakguardd: main, event loop, signals, readiness. Persistent policies are re-applied before
+ * READY=1, so that with Before=network-pre.target no packet leaves before protection is in force. */
+#include "bus.h"
+#include "manager.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        LgManager *m = userdata;
+        g_autoptr(GError) e = NULL;
+        sd_notify(0, "RELOADING=1");
+        if (!lg_manager_reload(m, &e))
+                g_warning("%s", e->message);
+        else
+                g_message("policies reloaded");
+        sd_notify(0, "READY=1");
+        return 0;
+}
+
+static void usage(FILE *f) {
+        fprintf(f, "usage: leakguardd [--policy-dir DIR]… [--state-dir DIR]\n"
+                   "  --policy-dir DIR  where policy files are read, first wins (repeatable;\n"
+                   "                    default /etc/leakguard/policies.d then " LEAKGUARD_POLICY_DIR ")\n"
+                   "  --state-dir DIR   where the enabled policies are saved (default $STATE_DIRECTORY\n"
+                   "                    or /var/lib/leakguard)\n");
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                {"policy-dir", required_argument, NULL, 'p'},
+                {"state-dir", required_argument, NULL, 's'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {},
+        };
+        g_autoptr(GPtrArray) dirs = g_ptr_array_new();
+        const char *state_dir = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'p':
+                        g_ptr_array_add(dirs, optarg);
+                        break;
+                case 's':
+                        state_dir = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("leakguardd %s\n", LEAKGUARD_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                usage(stderr);
+                return 2;
+        }
+        if (dirs->len == 0) {
+                g_ptr_array_add(dirs, "/etc/leakguard/policies.d");
+                g_ptr_array_add(dirs, LEAKGUARD_POLICY_DIR);
+        }
+        g_ptr_array_add(dirs, NULL);
+        if (!state_dir) {
+                /* systemd may pass several, colon-separated; ours is the first. */
+                const char *env = g_getenv("STATE_DIRECTORY");
+                state_dir = env && *env ? env : "/var/lib/leakguard";
+        }
+        g_autofree char *state_dir_own = g_strndup(state_dir, strcspn(state_dir, ":"));
+
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgManager) m = lg_manager_new((const char *const *) dirs->pdata, state_dir_own, &e);
+        if (!m) {
+                fprintf(stderr, "leakguardd: %s\n", e->message);
+                return 1;
+        }
+        lg_manager_load_policies(m);
+        lg_manager_restore(m);
+
+        g_autoptr(sd_event) event = NULL;
+        int k = sd_event_default(&event);
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        if (k >= 0 && sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                k = -errno;
+        /* SIGTERM and SIGINT end the loop; persistent policies stay in the kernel (fail closed). */
+        if (k >= 0)
+                k = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        if (k >= 0)
+                k = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+        if (k >= 0)
+                k = sd_event_add_signal(event, NULL, SIGHUP, on_sighup, m);
+        if (k < 0) {
+                fprintf(stderr, "leakguardd: cannot set up the event loop: %s\n", g_strerror(-k));
+                return 1;
+        }
+
+        g_autoptr(sd_bus) bus = NULL;
+        k = sd_bus_open_system(&bus);
+        if (k >= 0)
+                k = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        LgBus *b = NULL;
+        if (k >= 0)
+                k = lg_bus_new(bus, m, &b);
+        if (k < 0) {
+                fprintf(stderr, "leakguardd: cannot publish %s on the system bus: %s\n", LG_BUS_NAME,
+                        g_strerror(-k));
+                return 1;
+        }
+        g_autofree char *status = g_strdup_printf("READY=1\nSTATUS=%s, %u policies enabled",
+                                                  lg_run_state_to_string(m->state), g_hash_table_size(m->enabled));
+        sd_notify(0, status);
+        g_message("ready: %s", status + 15);
+
+        k = sd_event_loop(event);
+        sd_notify(0, "STOPPING=1");
+        lg_bus_free(b);
+        if (k < 0) {
+                fprintf(stderr, "leakguardd: event loop failed: %s\n", g_strerror(-k));
+                return 1;
+        }
+        return 0;
+}

@@ -1,0 +1,550 @@
+#include "manager.h"
+#include "error.h"
+
+#include <string.h>
+
+const char *lg_run_state_to_string(LgRunState s) {
+        return s == LG_RUN_IDLE ? "idle" : s == LG_RUN_PROTECTING ? "protecting" : "degraded";
+}
+
+static void enabled_free(LgEnabledPolicy *e) {
+        if (!e)
+                return;
+        g_hash_table_unref(e->params);
+        g_free(e->owner);
+        g_free(e);
+}
+
+static GHashTable *policy_table_new(void) {
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) lg_policy_free);
+}
+
+static LgRuleset *kernel_shapes(LgManager *m) {
+        LgRuleset *r = g_new0(LgRuleset, 1);
+        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
+        for (int i = 0; i < 2; i++) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], &e);
+                if (e)
+                        g_warning("cannot read table %s: %s", names[i], e->message);
+                if (k)
+                        *(i == 0 ? &r->persistent : &r->dynamic) = lg_kernel_table_shape(k, names[i]);
+        }
+        return r;
+}
+
+LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error) {
+        g_autoptr(LgNft) nft = lg_nft_new(false, error);
+        if (!nft)
+                return NULL;
+        LgManager *m = g_new0(LgManager, 1);
+        m->policy_dirs = g_ptr_array_new_with_free_func(g_free);
+        for (const char *const *d = policy_dirs; *d; d++)
+                g_ptr_array_add(m->policy_dirs, g_strdup(*d));
+        m->state_dir = g_strdup(state_dir);
+        m->policies = policy_table_new();
+        m->enabled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
+        m->nft = g_steal_pointer(&nft);
+        /* Until our first transaction, "applied" is what the kernel holds (names only), so that the
+         * first replace deletes stale objects of an earlier run and keeps its base chains. */
+        m->applied = kernel_shapes(m);
+        m->state = m->applied->persistent || m->applied->dynamic ? LG_RUN_DEGRADED : LG_RUN_IDLE;
+        return m;
+}
+
+void lg_manager_free(LgManager *m) {
+        if (!m)
+                return;
+        g_hash_table_unref(m->enabled);
+        g_hash_table_unref(m->policies);
+        g_ptr_array_unref(m->policy_dirs);
+        lg_ruleset_free(m->applied);
+        lg_nft_free(m->nft);
+        g_free(m->state_dir);
+        g_free(m->reason);
+        g_free(m);
+}
+
+static void notify_changed(LgManager *m) {
+        if (m->changed)
+                m->changed(m, m->changed_userdata);
+}
+
+static void set_state(LgManager *m, LgRunState s, const char *reason) {
+        if (s == LG_RUN_DEGRADED)
+                g_warning("degraded: %s", reason);
+        g_free(m->reason);
+        m->reason = g_strdup(reason);
+        m->state = s;
+}
+
+/* ---- policy files ---- */
+
+/* Reads every *.yaml of the policy directories; the first directory that has a file name wins.
+ * A file's name must be its policy's name, so that an admin's override is found by name. */
+static GHashTable *load_policy_files(LgManager *m, GString *errors) {
+        GHashTable *table = policy_table_new();
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (guint i = 0; i < m->policy_dirs->len; i++) {
+                const char *dir = m->policy_dirs->pdata[i];
+                g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+                if (!d)
+                        continue;
+                g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+                const char *f;
+                while ((f = g_dir_read_name(d)))
+                        if (g_str_has_suffix(f, ".yaml") && f[0] != '.')
+                                g_ptr_array_add(files, g_strdup(f));
+                g_ptr_array_sort(files, (GCompareFunc) g_strcmp0);
+                for (guint j = 0; j < files->len; j++) {
+                        const char *file = files->pdata[j];
+                        if (g_hash_table_contains(seen, file))
+                                continue;
+                        g_hash_table_add(seen, g_strdup(file));
+                        g_autofree char *path = g_build_filename(dir, file, NULL);
+                        g_autoptr(GError) e = NULL;
+                        LgPolicy *p = lg_policy_load_file(path, &e);
+                        if (!p) {
+                                g_string_append_printf(errors, "%s\n", e->message);
+                                continue;
+                        }
+                        g_autofree char *stem = g_strndup(file, strlen(file) - 5);
+                        if (!g_str_equal(stem, p->name)) {
+                                g_string_append_printf(errors, "%s: defines policy '%s'; the file must be named %s.yaml\n",
+                                                       path, p->name, p->name);
+                                lg_policy_free(p);
+                                continue;
+                        }
+                        g_hash_table_insert(table, g_strdup(p->name), p);
+                }
+        }
+        return table;
+}
+
+void lg_manager_load_policies(LgManager *m) {
+        g_autoptr(GString) errors = g_string_new(NULL);
+        GHashTable *t = load_policy_files(m, errors);
+        if (errors->len)
+                g_warning("skipping invalid policy files:\n%s", errors->str);
+        g_hash_table_unref(m->policies);
+        m->policies = t;
+        g_message("%u policies loaded", g_hash_table_size(t));
+}
+
+static char *policy_suggest(LgManager *m, const char *name) {
+        g_autoptr(GPtrArray) names = lg_manager_policy_names(m);
+        return lg_suggest(name, (const char *const *) names->pdata, names->len);
+}
+
+LgPolicy *lg_manager_find_policy(LgManager *m, const char *name, GError **error) {
+        LgPolicy *p = g_hash_table_lookup(m->policies, name);
+        if (!p) {
+                g_autofree char *esc = g_strescape(name, NULL);
+                g_autofree char *hint = policy_suggest(m, name);
+                g_set_error(error, LG_ERROR, LG_ERROR_NO_SUCH_POLICY, "no policy named '%.60s'%s", esc, hint);
+        }
+        return p;
+}
+
+static int enabled_cmp(gconstpointer a, gconstpointer b) {
+        const LgEnabledPolicy *x = *(const LgEnabledPolicy *const *) a, *y = *(const LgEnabledPolicy *const *) b;
+        return strcmp(x->policy->name, y->policy->name);
+}
+
+GPtrArray *lg_manager_enabled_sorted(LgManager *m) {
+        GPtrArray *r = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, m->enabled);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                g_ptr_array_add(r, v);
+        g_ptr_array_sort(r, enabled_cmp);
+        return r;
+}
+
+GPtrArray *lg_manager_policy_names(LgManager *m) {
+        GPtrArray *r = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer k;
+        g_hash_table_iter_init(&it, m->policies);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                g_ptr_array_add(r, k);
+        g_ptr_array_sort(r, (GCompareFunc) g_strcmp0);
+        return r;
+}
+
+/* ---- applying ---- */
+
+/* The transaction that takes the kernel from m->applied to `next`: set elements only where the
+ * shape is unchanged (a reconnect), flush + re-add otherwise. Empty when nothing changes. */
+static void write_transaction(LgManager *m, const LgRuleset *next, GString *tx) {
+        const LgTable *cur[2] = {m->applied->persistent, m->applied->dynamic};
+        const LgTable *want[2] = {next->persistent, next->dynamic};
+        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
+        for (int i = 0; i < 2; i++) {
+                if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i]))
+                        lg_table_write_update(want[i], cur[i], tx);
+                else if (want[i] || cur[i])
+                        lg_table_write_replace(want[i], cur[i], names[i], i == 1, tx);
+        }
+}
+
+static GPtrArray *enabled_array(GHashTable *enabled) {
+        GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, enabled);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                LgEnabledPolicy *e = v;
+                LgEnabled *en = g_new0(LgEnabled, 1);
+                en->policy = e->policy;
+                en->params = e->params;
+                g_ptr_array_add(a, en);
+        }
+        return a;
+}
+
+static LgState *state_from(GHashTable *enabled, guint64 generation) {
+        LgState *s = lg_state_new();
+        s->generation = generation;
+        g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, enabled);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (((LgEnabledPolicy *) v)->policy->lifetime == LG_LIFETIME_PERSISTENT)
+                        g_ptr_array_add(sorted, v);
+        g_ptr_array_sort(sorted, enabled_cmp);
+        for (guint i = 0; i < sorted->len; i++) {
+                LgEnabledPolicy *e = sorted->pdata[i];
+                GHashTable *params =
+                        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+                g_hash_table_iter_init(&it, e->params);
+                gpointer k;
+                while (g_hash_table_iter_next(&it, &k, &v)) {
+                        GPtrArray *items = lg_value_to_strv(v);
+                        g_ptr_array_add(items, NULL);
+                        g_hash_table_insert(params, g_strdup(k), g_ptr_array_free(items, FALSE));
+                }
+                lg_state_add(s, e->policy->name, params);
+        }
+        return s;
+}
+
+static bool persistent_changed(const LgRuleset *a, const LgRuleset *b) {
+        if (!a->persistent || !b->persistent)
+                return a->persistent != b->persistent;
+        if (!lg_table_same_shape(a->persistent, b->persistent))
+                return true;
+        for (guint i = 0; i < a->persistent->sets->len; i++) {
+                const LgSet *x = a->persistent->sets->pdata[i], *y = b->persistent->sets->pdata[i];
+                if (x->elements->len != y->elements->len)
+                        return true;
+                for (guint j = 0; j < x->elements->len; j++)
+                        if (!g_str_equal(x->elements->pdata[j], y->elements->pdata[j]))
+                                return true;
+        }
+        return false;
+}
+
+/* Compiles `enabled`, applies it in one transaction and, on success, makes it current (taking
+ * ownership of `enabled`). On failure nothing changed, in the kernel or here. */
+static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
+        g_autoptr(GHashTable) owned = enabled;
+        g_autoptr(GPtrArray) list = enabled_array(enabled);
+        g_autoptr(LgRuleset) next = lg_compile(list, error);
+        if (!next)
+                return false;
+        g_autoptr(GString) tx = g_string_new(NULL);
+        write_transaction(m, next, tx);
+        if (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error))
+                return false;
+        bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
+        lg_ruleset_free(m->applied);
+        m->applied = g_steal_pointer(&next);
+        g_hash_table_unref(m->enabled);
+        m->enabled = g_steal_pointer(&owned);
+        m->generation++;
+        if (save) {
+                /* The kernel already holds the new rules; a failed save leaves the old state on disk,
+                 * which a restart would apply: still protected, with the old parameters. */
+                g_autoptr(LgState) st = state_from(m->enabled, m->generation);
+                g_autoptr(GError) e = NULL;
+                if (!lg_state_save(m->state_dir, st, &e))
+                        g_warning("cannot save state: %s", e->message);
+                g_autoptr(GString) full = g_string_new(NULL);
+                lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, full);
+                if (!lg_state_save_ruleset(m->state_dir, full->str, &e))
+                        g_warning("cannot save ruleset: %s", e->message);
+        }
+        lg_manager_verify(m);
+        notify_changed(m);
+        return true;
+}
+
+static GHashTable *enabled_copy(LgManager *m) {
+        GHashTable *c = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, m->enabled);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                LgEnabledPolicy *e = v, *n = g_new0(LgEnabledPolicy, 1);
+                n->policy = e->policy;
+                n->params = g_hash_table_ref(e->params);
+                n->owner = g_strdup(e->owner);
+                n->serial = e->serial;
+                g_hash_table_insert(c, g_strdup(k), n);
+        }
+        return c;
+}
+
+bool lg_manager_enable(LgManager *m, const char *name, GHashTable *given, const char *owner, guint64 *generation,
+                       GError **error) {
+        LgPolicy *p = lg_manager_find_policy(m, name, error);
+        if (!p)
+                return false;
+        GHashTable *bound = lg_policy_bind_params(p, given, error);
+        if (!bound)
+                return false;
+        GHashTable *next = enabled_copy(m);
+        LgEnabledPolicy *e = g_new0(LgEnabledPolicy, 1);
+        e->policy = p;
+        e->params = bound;
+        e->owner = p->lifetime == LG_LIFETIME_DYNAMIC ? g_strdup(owner) : NULL;
+        LgEnabledPolicy *old = g_hash_table_lookup(m->enabled, name);
+        e->serial = old ? old->serial : ++m->serial;
+        g_hash_table_insert(next, g_strdup(name), e);
+        if (!commit(m, next, error))
+                return false;
+        if (generation)
+                *generation = m->generation;
+        return true;
+}
+
+bool lg_manager_disable(LgManager *m, const char *name, guint64 *generation, GError **error) {
+        if (!lg_manager_find_policy(m, name, error))
+                return false;
+        if (!g_hash_table_contains(m->enabled, name)) {
+                /* Disabling what is not enabled is not an error: the caller's wish already holds. */
+                if (generation)
+                        *generation = m->generation;
+                return true;
+        }
+        GHashTable *next = enabled_copy(m);
+        g_hash_table_remove(next, name);
+        if (!commit(m, next, error))
+                return false;
+        if (generation)
+                *generation = m->generation;
+        return true;
+}
+
+void lg_manager_disable_owned_by(LgManager *m, const char *owner) {
+        GHashTable *next = enabled_copy(m);
+        GHashTableIter it;
+        gpointer v;
+        guint removed = 0;
+        g_hash_table_iter_init(&it, next);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (g_strcmp0(((LgEnabledPolicy *) v)->owner, owner) == 0) {
+                        g_hash_table_iter_remove(&it);
+                        removed++;
+                }
+        if (removed == 0) {
+                g_hash_table_unref(next);
+                return;
+        }
+        g_autoptr(GError) e = NULL;
+        if (!commit(m, next, &e))
+                g_warning("cannot disable the dynamic policies of %s: %s", owner, e->message);
+        else
+                g_message("disabled %u dynamic policies of %s, which left the bus", removed, owner);
+}
+
+bool lg_manager_verify(LgManager *m) {
+        LgRunState before = m->state;
+        g_autofree char *before_reason = g_strdup(m->reason);
+        g_autoptr(GString) why = g_string_new(NULL);
+        const LgTable *want[2] = {m->applied->persistent, m->applied->dynamic};
+        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
+        bool ok = true;
+        for (int i = 0; i < 2; i++) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], &e);
+                if (e) {
+                        g_string_append_printf(why, "%s; ", e->message);
+                        ok = false;
+                } else if (!lg_kernel_table_matches(k, want[i], why))
+                        ok = false;
+        }
+        if (!ok)
+                set_state(m, LG_RUN_DEGRADED, why->str);
+        else
+                set_state(m, g_hash_table_size(m->enabled) ? LG_RUN_PROTECTING : LG_RUN_IDLE, NULL);
+        return before != m->state || g_strcmp0(before_reason, m->reason) != 0;
+}
+
+bool lg_manager_repair(LgManager *m, GError **error) {
+        /* Start from what the kernel really holds, then replace it with what should be there. */
+        lg_ruleset_free(m->applied);
+        m->applied = kernel_shapes(m);
+        return commit(m, enabled_copy(m), error);
+}
+
+GHashTable *lg_manager_counters(LgManager *m, GError **error) {
+        GHashTable *all = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
+        for (int i = 0; i < 2; i++) {
+                g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], error);
+                if (!k) {
+                        if (error && *error) {
+                                g_hash_table_unref(all);
+                                return NULL;
+                        }
+                        continue;
+                }
+                GHashTableIter it;
+                gpointer key, v;
+                g_hash_table_iter_init(&it, k->counters);
+                while (g_hash_table_iter_next(&it, &key, &v)) {
+                        g_hash_table_iter_steal(&it);
+                        g_hash_table_insert(all, key, v);
+                }
+        }
+        return all;
+}
+
+/* ---- reload and restore ---- */
+
+/* Binds saved or current parameters against `p`; NULL with an error if they no longer fit. */
+static GHashTable *rebind(LgPolicy *p, GHashTable *strv_params, GHashTable *value_params, GError **error) {
+        g_autoptr(GHashTable) given = lg_params_table_new();
+        GHashTableIter it;
+        gpointer k, v;
+        if (value_params) {
+                g_hash_table_iter_init(&it, value_params);
+                while (g_hash_table_iter_next(&it, &k, &v))
+                        if (lg_policy_find_param(p, k))
+                                g_hash_table_insert(given, g_strdup(k), lg_value_copy(v));
+        } else {
+                g_hash_table_iter_init(&it, strv_params);
+                while (g_hash_table_iter_next(&it, &k, &v)) {
+                        const LgParamDecl *d = lg_policy_find_param(p, k);
+                        if (!d) {
+                                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                                            "policy '%s' no longer has parameter '%s'", p->name, (char *) k);
+                                return NULL;
+                        }
+                        LgValue *val = lg_value_parse_strv(d->type, (const char *const *) v, g_strv_length(v), error);
+                        if (!val)
+                                return NULL;
+                        g_hash_table_insert(given, g_strdup(k), val);
+                }
+        }
+        return lg_policy_bind_params(p, given, error);
+}
+
+bool lg_manager_reload(LgManager *m, GError **error) {
+        g_autoptr(GString) errors = g_string_new(NULL);
+        GHashTable *fresh = load_policy_files(m, errors);
+        GHashTable *next = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, m->enabled);
+        while (errors->len == 0 && g_hash_table_iter_next(&it, &k, &v)) {
+                LgEnabledPolicy *e = v;
+                LgPolicy *p = g_hash_table_lookup(fresh, k);
+                g_autoptr(GError) err = NULL;
+                GHashTable *bound = p ? rebind(p, NULL, e->params, &err) : NULL;
+                if (!p)
+                        g_string_append_printf(errors, "enabled policy '%s' has no file any more\n", (char *) k);
+                else if (!bound)
+                        g_string_append_printf(errors, "%s: %s\n", p->path, err->message);
+                else {
+                        LgEnabledPolicy *n = g_new0(LgEnabledPolicy, 1);
+                        n->policy = p;
+                        n->params = bound;
+                        n->owner = g_strdup(e->owner);
+                        n->serial = e->serial;
+                        g_hash_table_insert(next, g_strdup(k), n);
+                }
+        }
+        if (errors->len > 0) {
+                g_hash_table_unref(next);
+                g_hash_table_unref(fresh);
+                g_strchomp(errors->str);
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "reload refused, nothing changed:\n%s",
+                            errors->str);
+                return false;
+        }
+        /* Swap the policy table only once the new rules are in the kernel. */
+        GHashTable *old = m->policies;
+        m->policies = fresh;
+        if (!commit(m, next, error)) {
+                m->policies = old;
+                g_hash_table_unref(fresh);
+                return false;
+        }
+        g_hash_table_unref(old);
+        return true;
+}
+
+static void restore_fallback(LgManager *m, const char *why) {
+        if (!m->applied->persistent) {
+                /* Nothing in the kernel: the last saved ruleset is better than nothing. */
+                g_autoptr(GError) e = NULL;
+                g_autofree char *text = lg_state_load_ruleset(m->state_dir, &e);
+                if (text && lg_nft_run(m->nft, text, &e)) {
+                        g_message("applied the last saved ruleset");
+                        lg_ruleset_free(m->applied);
+                        m->applied = kernel_shapes(m);
+                } else if (e)
+                        g_warning("no saved ruleset to fall back to: %s", e->message);
+        }
+        g_autofree char *reason = g_strdup_printf("%s; keeping what the kernel holds", why);
+        set_state(m, LG_RUN_DEGRADED, reason);
+        notify_changed(m);
+}
+
+void lg_manager_restore(LgManager *m) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgState) st = lg_state_load(m->state_dir, &e);
+        if (e) {
+                g_autofree char *why = g_strdup_printf("saved state unusable: %s", e->message);
+                restore_fallback(m, why);
+                return;
+        }
+        if (!st) {
+                if (m->applied->persistent) {
+                        restore_fallback(m, "the kernel holds a leakguard table but there is no saved state");
+                        return;
+                }
+                lg_manager_verify(m);
+                return;
+        }
+        m->generation = st->generation;
+        GHashTable *next = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
+        for (guint i = 0; i < st->policies->len; i++) {
+                LgSavedPolicy *sp = st->policies->pdata[i];
+                LgPolicy *p = lg_manager_find_policy(m, sp->policy, &e);
+                GHashTable *bound = p ? rebind(p, sp->params, NULL, &e) : NULL;
+                if (!bound) {
+                        g_hash_table_unref(next);
+                        g_autofree char *why = g_strdup_printf("saved policy '%s' no longer applies: %s", sp->policy,
+                                                               e->message);
+                        restore_fallback(m, why);
+                        return;
+                }
+                LgEnabledPolicy *en = g_new0(LgEnabledPolicy, 1);
+                en->policy = p;
+                en->params = bound;
+                en->serial = ++m->serial;
+                g_hash_table_insert(next, g_strdup(sp->policy), en);
+        }
+        if (!commit(m, next, &e)) {
+                g_autofree char *why = g_strdup_printf("cannot re-apply the saved policies: %s", e->message);
+                restore_fallback(m, why);
+                return;
+        }
+        g_message("restored %u saved policies", st->policies->len);
+}
