@@ -373,6 +373,22 @@ static int append_policy_status(sd_bus_message *r, LgManager *m, const char *nam
                 k = sd_bus_message_append(r, "{sv}{sv}{sv}", "Enabled", "b", en != NULL, "Description", "s",
                                           p->description ? p->description : "", "Lifetime", "s",
                                           p->lifetime == LG_LIFETIME_DYNAMIC ? "dynamic" : "persistent");
+        /* The declared types, so that clients (leakguardctl, GUIs) can send each parameter as the
+         * D-Bus type it needs and render a form for a policy that is not enabled yet. */
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'e', "sv");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "s", "ParameterTypes");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'v', "a{ss}");
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', "{ss}");
+        for (guint i = 0; i < p->params->len && k >= 0; i++) {
+                const LgParamDecl *d = p->params->pdata[i];
+                k = sd_bus_message_append(r, "{ss}", d->name, lg_type_to_string(d->type));
+        }
+        for (int n = 0; n < 3 && k >= 0; n++)
+                k = sd_bus_message_close_container(r);
         if (en && k >= 0) {
                 if (en->owner)
                         k = sd_bus_message_append(r, "{sv}", "Owner", "s", en->owner);

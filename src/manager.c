@@ -80,6 +80,10 @@ static void set_state(LgManager *m, LgRunState s, const char *reason) {
 
 /* ---- policy files ---- */
 
+static int strcmp_p(gconstpointer a, gconstpointer b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 /* Reads every *.yaml of the policy directories; the first directory that has a file name wins.
  * A file's name must be its policy's name, so that an admin's override is found by name. */
 static GHashTable *load_policy_files(LgManager *m, GString *errors) {
@@ -95,7 +99,7 @@ static GHashTable *load_policy_files(LgManager *m, GString *errors) {
                 while ((f = g_dir_read_name(d)))
                         if (g_str_has_suffix(f, ".yaml") && f[0] != '.')
                                 g_ptr_array_add(files, g_strdup(f));
-                g_ptr_array_sort(files, (GCompareFunc) g_strcmp0);
+                g_ptr_array_sort(files, strcmp_p);
                 for (guint j = 0; j < files->len; j++) {
                         const char *file = files->pdata[j];
                         if (g_hash_table_contains(seen, file))
@@ -169,7 +173,7 @@ GPtrArray *lg_manager_policy_names(LgManager *m) {
         g_hash_table_iter_init(&it, m->policies);
         while (g_hash_table_iter_next(&it, &k, NULL))
                 g_ptr_array_add(r, k);
-        g_ptr_array_sort(r, (GCompareFunc) g_strcmp0);
+        g_ptr_array_sort(r, strcmp_p);
         return r;
 }
 
