@@ -2,6 +2,7 @@
 #include "error.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- model lifetimes ---- */
@@ -145,19 +146,42 @@ static bool endpoint_covers(const LgEndpoint *a, const LgEndpoint *b) {
                (a->proto < 0 || a->proto == b->proto) && (a->port < 0 || a->port == b->port);
 }
 
-/* Concatenated interval elements ADDR . PROTO . PORT. Elements covered by another are dropped,
- * since the kernel refuses overlapping intervals. */
+/* Is e covered by another (not identical) element of the sorted array? One with the same
+ * address range is found by binary search; one with a wider address range can only be among
+ * `ranges` (the elements whose address is a range), which are few: endpoint parameters hold
+ * single addresses. No quadratic scan, so lists of any length are checked. */
+static bool endpoint_covered(GArray *eps, GPtrArray *ranges, const LgEndpoint *e) {
+        const LgEndpoint keys[3] = {{.addr = e->addr, .proto = -1, .port = -1},
+                                    {.addr = e->addr, .proto = -1, .port = e->port},
+                                    {.addr = e->addr, .proto = e->proto, .port = -1}};
+        for (int k = 0; k < 3; k++)
+                if (endpoint_cmp(&keys[k], e) != 0 &&
+                    bsearch(&keys[k], eps->data, eps->len, sizeof(LgEndpoint), endpoint_cmp))
+                        return true;
+        for (guint j = 0; j < ranges->len; j++)
+                if (endpoint_cmp(ranges->pdata[j], e) != 0 && endpoint_covers(ranges->pdata[j], e))
+                        return true;
+        return false;
+}
+
+/* Concatenated interval elements ADDR . PROTO . PORT. Duplicates and elements covered by another
+ * are dropped, since the kernel refuses an element whose start or end lies in an existing one
+ * (File exists). */
 static void endpoint_elements(GArray *eps, GPtrArray *out) {
         g_array_sort(eps, endpoint_cmp);
+        g_autoptr(GPtrArray) ranges = g_ptr_array_new();
+        for (guint i = 0; i < eps->len; i++) {
+                LgEndpoint *e = &g_array_index(eps, LgEndpoint, i);
+                if (memcmp(e->addr.start, e->addr.end, 16) != 0)
+                        g_ptr_array_add(ranges, e);
+        }
         GString *s = g_string_sized_new(64);
         for (guint i = 0; i < eps->len; i++) {
                 const LgEndpoint *e = &g_array_index(eps, LgEndpoint, i);
-                bool covered = false;
-                for (guint j = 0; j < eps->len && eps->len <= 4096 && !covered; j++)
-                        if (j != i && endpoint_covers(&g_array_index(eps, LgEndpoint, j), e) &&
-                            (!endpoint_covers(e, &g_array_index(eps, LgEndpoint, j)) || j < i))
-                                covered = true;
-                if (covered)
+                /* Sorted, so duplicates are adjacent: keep the first. */
+                if (i > 0 && endpoint_cmp(e, &g_array_index(eps, LgEndpoint, i - 1)) == 0)
+                        continue;
+                if (endpoint_covered(eps, ranges, e))
                         continue;
                 g_string_truncate(s, 0);
                 lg_addr_format(&e->addr, s);
