@@ -257,10 +257,14 @@ static LgSet *builder_set(Builder *b, const char *name, const char *type, bool i
         return s;
 }
 
-static char *set_name(const Emit *e, const LgCondition *c) {
-        return g_strdup_printf("s.%s.%s.%s.%s%s%s", e->en->policy->name, e->sl->name, e->f->name,
+/* A set's name says its type (address sets end in .v4/.v6, endpoint sets in .ep4/.ep6): when an
+ * edited policy changes a set's type, the new set gets a new name instead of a re-declaration the
+ * kernel would refuse. */
+static char *set_name(const Emit *e, const LgCondition *c, bool endpoint) {
+        return g_strdup_printf("s.%s.%s.%s.%s%s%s%s", e->en->policy->name, e->sl->name, e->f->name,
                                lg_cond_to_string(c->key), c->negated ? ".not" : "",
-                               e->family == 4 ? ".v4" : e->family == 6 ? ".v6" : "");
+                               e->family ? (endpoint ? ".ep" : ".v") : "",
+                               e->family == 4 ? "4" : e->family == 6 ? "6" : "");
 }
 
 static const LgValue *param_value(const Emit *e, const char *name) {
@@ -288,7 +292,7 @@ static CondResult emit_interface(Emit *e, const LgCondition *c) {
         /* Interface sets are per filter and family-neutral: drop the family from the name. */
         int fam = e->family;
         e->family = 0;
-        g_autofree char *name = set_name(e, c);
+        g_autofree char *name = set_name(e, c, false);
         e->family = fam;
         bool is_new;
         LgSet *s = builder_set(e->b, name, "ifname", true, &is_new);
@@ -343,7 +347,7 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
                 g_string_free(a, TRUE);
                 return COND_OK;
         }
-        g_autofree char *name = set_name(e, c);
+        g_autofree char *name = set_name(e, c, endpoint_kind);
         bool is_new;
         if (endpoint_kind) {
                 LgSet *s = builder_set(e->b, name,
@@ -387,7 +391,7 @@ static CondResult emit_port(Emit *e, const LgCondition *c) {
         }
         int fam = e->family;
         e->family = 0;
-        g_autofree char *name = set_name(e, c);
+        g_autofree char *name = set_name(e, c, false);
         e->family = fam;
         bool is_new;
         LgSet *s = builder_set(e->b, name, "inet_service", true, &is_new);
@@ -523,7 +527,7 @@ static bool filter_has_ports(const LgFilter *f) {
                find_cond(f, LG_COND_LOCAL_PORT, false) || find_cond(f, LG_COND_LOCAL_PORT, true);
 }
 
-static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, GString *r) {
+static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, bool tcp_reset, GString *r) {
         g_string_append(r, "counter ");
         if (f->log)
                 g_string_append_printf(r, "log prefix \"%s/%s/%s\" group %d ", en->policy->name, sl->name, f->name,
@@ -536,10 +540,35 @@ static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilt
                 g_string_append(r, "accept");
                 break;
         case LG_ACTION_BLOCK:
-                g_string_append(r, f->reject ? "reject with icmpx admin-prohibited" : "drop");
+                g_string_append(r, !f->reject ? "drop"
+                                   : tcp_reset  ? "reject with tcp reset"
+                                                : "reject with icmpx admin-prohibited");
                 break;
         }
         g_string_append_printf(r, " comment \"%s/%s/%s\"", en->policy->name, sl->name, f->name);
+}
+
+static void add_rule(LgChain *chain, const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, char *text) {
+        LgRule *rule = g_new0(LgRule, 1);
+        rule->text = text;
+        rule->policy = en->policy->name;
+        rule->sublayer = sl->name;
+        rule->filter = f->name;
+        g_ptr_array_add(chain->rules, rule);
+}
+
+static bool may_be_tcp(const LgFilter *f) {
+        const LgCondition *pos = find_cond(f, LG_COND_PROTOCOL, false);
+        const LgCondition *neg = find_cond(f, LG_COND_PROTOCOL, true);
+        for (guint i = 0; neg && i < neg->numbers->len; i++)
+                if (g_array_index(neg->numbers, uint8_t, i) == IPPROTO_TCP)
+                        return false;
+        if (!pos)
+                return true;
+        for (guint i = 0; i < pos->numbers->len; i++)
+                if (g_array_index(pos->numbers, uint8_t, i) == IPPROTO_TCP)
+                        return true;
+        return false;
 }
 
 static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabled *en, const LgSublayer *sl,
@@ -578,13 +607,16 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                 }
                 if (never)
                         continue;
-                emit_verdict(en, sl, f, r);
-                LgRule *rule = g_new0(LgRule, 1);
-                rule->text = g_string_free(g_steal_pointer(&r), FALSE);
-                rule->policy = en->policy->name;
-                rule->sublayer = sl->name;
-                rule->filter = f->name;
-                g_ptr_array_add(chain->rules, rule);
+                /* A TCP connect() fails at once on a reset; an ICMP error may leave it to time out
+                 * (IPv6), so rejected TCP gets its own rule first. */
+                if (f->action == LG_ACTION_BLOCK && f->reject && may_be_tcp(f)) {
+                        g_autoptr(GString) tcp = g_string_new(r->str);
+                        g_string_append(tcp, "meta l4proto tcp ");
+                        emit_verdict(en, sl, f, true, tcp);
+                        add_rule(chain, en, sl, f, g_string_free(g_steal_pointer(&tcp), FALSE));
+                }
+                emit_verdict(en, sl, f, false, r);
+                add_rule(chain, en, sl, f, g_string_free(g_steal_pointer(&r), FALSE));
         }
         return true;
 }
@@ -783,6 +815,33 @@ static void write_elements(GString *out, const char *verb, const char *table, co
         g_string_append(out, " }\n");
 }
 
+static void write_set_declaration(GString *out, const LgSet *s) {
+        g_string_append_printf(out, "\tset %s {\n\t\ttype %s\n%s\t}\n", s->name, s->type,
+                               s->interval ? "\t\tflags interval\n" : "");
+}
+
+bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out) {
+        if (!t || !old)
+                return false;
+        size_t start = out->len;
+        g_string_append_printf(out, "table inet %s {%s\n", t->name, t->owner ? " flags owner;" : "");
+        size_t decl = out->len;
+        for (guint i = 0; i < t->sets->len; i++)
+                if (!lg_table_find_set(old, ((LgSet *) t->sets->pdata[i])->name))
+                        write_set_declaration(out, t->sets->pdata[i]);
+        if (out->len == decl) {
+                g_string_truncate(out, start);
+                return false;
+        }
+        g_string_append(out, "}\n");
+        for (guint i = 0; i < t->sets->len; i++) {
+                const LgSet *s = t->sets->pdata[i];
+                if (!lg_table_find_set(old, s->name))
+                        write_elements(out, "add", t->name, s->name, s->elements);
+        }
+        return true;
+}
+
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out) {
         const char *flags = owner ? " flags owner;" : "";
         if (!t) {
@@ -794,11 +853,8 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
          * hooks stay in place and the swap is one atomic kernel transaction. */
         g_string_append_printf(out, "table inet %s {%s }\nflush table inet %s\ntable inet %s {%s\n", t->name, flags,
                                t->name, t->name, flags);
-        for (guint i = 0; i < t->sets->len; i++) {
-                const LgSet *s = t->sets->pdata[i];
-                g_string_append_printf(out, "\tset %s {\n\t\ttype %s\n%s\t}\n", s->name, s->type,
-                                       s->interval ? "\t\tflags interval\n" : "");
-        }
+        for (guint i = 0; i < t->sets->len; i++)
+                write_set_declaration(out, t->sets->pdata[i]);
         for (guint i = 0; i < t->chains->len; i++) {
                 const LgChain *c = t->chains->pdata[i];
                 g_string_append_printf(out, "\tchain %s {\n", c->name);
@@ -812,6 +868,8 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
         g_string_append(out, "}\n");
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
+                if (old && !lg_table_find_set(old, s->name))
+                        continue; /* created and filled by lg_table_write_new_sets() */
                 g_string_append_printf(out, "flush set inet %s %s\n", t->name, s->name);
                 write_elements(out, "add", t->name, s->name, s->elements);
         }

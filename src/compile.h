@@ -66,8 +66,14 @@ const LgChain *lg_table_find_chain(const LgTable *t, const char *name);
 bool lg_table_same_shape(const LgTable *a, const LgTable *b);
 
 /* The text of one transaction that makes the kernel's table equal to `t`, given that it now holds
- * `old` (NULL: unknown or absent). Never deletes a base chain that `t` keeps: the table is flushed
- * and its objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. */
+ * `old` (NULL: absent). Never deletes a base chain that `t` keeps: the table is flushed and its
+ * objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. Sets
+ * missing from a non-NULL `old` must have been made by lg_table_write_new_sets() first. */
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out);
+/* Sets that `t` has and `old` (the kernel's table) lacks, declared and filled in a transaction of
+ * their own that must run before lg_table_write_replace(t, old): measured on kernel 6.18, a rule
+ * that refers to a set created in the same transaction fails to match while the transaction
+ * commits, so packets it should drop get through. False (nothing written) when there are none. */
+bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out);
 /* Set-element changes only (lg_table_same_shape(old, t) must hold): O(changed elements). */
 void lg_table_write_update(const LgTable *t, const LgTable *old, GString *out);

@@ -124,7 +124,15 @@ static int cmd_compile(int argc, char **argv) {
                 }
                 if (!used) {
                         g_autofree char *esc = g_strescape(kv, NULL);
-                        fprintf(stderr, "'%s': no given policy has this parameter\n", esc);
+                        g_autofree char *key = g_strndup(kv, eq - kv);
+                        g_autoptr(GPtrArray) names = g_ptr_array_new();
+                        for (guint j = 0; j < policies->len; j++) {
+                                LgPolicy *p = policies->pdata[j];
+                                for (guint n = 0; n < p->params->len; n++)
+                                        g_ptr_array_add(names, ((LgParamDecl *) p->params->pdata[n])->name);
+                        }
+                        g_autofree char *hint = lg_suggest(key, (const char *const *) names->pdata, names->len);
+                        fprintf(stderr, "'%s': no given policy has this parameter%s\n", esc, hint);
                         return 1;
                 }
         }
@@ -410,7 +418,12 @@ static int cmd_enable(int argc, char **argv) {
                         return 2;
                 }
                 g_autofree char *key = g_strndup(argv[i], eq - argv[i]);
-                const char *value = eq + 1;
+                g_autoptr(GError) ve = NULL;
+                g_autofree char *value = lg_value_arg_text(eq + 1, &ve);
+                if (!value) {
+                        fprintf(stderr, "parameter '%s': %s\n", key, ve->message);
+                        return 1;
+                }
                 LgType t = lg_type_from_string(g_hash_table_lookup(types, key) ?: "string");
                 k = sd_bus_message_open_container(m, 'e', "sv");
                 if (k >= 0)

@@ -179,18 +179,37 @@ GPtrArray *lg_manager_policy_names(LgManager *m) {
 
 /* ---- applying ---- */
 
-/* The transaction that takes the kernel from m->applied to `next`: set elements only where the
- * shape is unchanged (a reconnect), flush + re-add otherwise. Empty when nothing changes. */
-static void write_transaction(LgManager *m, const LgRuleset *next, GString *tx) {
+/* The transactions that take the kernel from m->applied to `next`: `pre` creates and fills new
+ * sets, `tx` changes set elements only where the shape is unchanged (a reconnect), and flushes and
+ * re-adds the table otherwise. Both empty when nothing changes. */
+static void write_transaction(LgManager *m, const LgRuleset *next, GString *pre, GString *tx) {
         const LgTable *cur[2] = {m->applied->persistent, m->applied->dynamic};
         const LgTable *want[2] = {next->persistent, next->dynamic};
         const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
         for (int i = 0; i < 2; i++) {
                 if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i]))
                         lg_table_write_update(want[i], cur[i], tx);
-                else if (want[i] || cur[i])
+                else if (want[i] || cur[i]) {
+                        lg_table_write_new_sets(want[i], cur[i], pre);
                         lg_table_write_replace(want[i], cur[i], names[i], i == 1, tx);
+                }
         }
+}
+
+/* Undoes a `pre` transaction whose main transaction failed: the kernel keeps only what it had. */
+static void drop_new_sets(LgManager *m, const LgRuleset *next) {
+        const LgTable *cur[2] = {m->applied->persistent, m->applied->dynamic};
+        const LgTable *want[2] = {next->persistent, next->dynamic};
+        g_autoptr(GString) undo = g_string_new(NULL);
+        for (int i = 0; i < 2; i++)
+                for (guint j = 0; want[i] && cur[i] && j < want[i]->sets->len; j++) {
+                        const LgSet *s = want[i]->sets->pdata[j];
+                        if (!lg_table_find_set(cur[i], s->name))
+                                g_string_append_printf(undo, "delete set inet %s %s\n", want[i]->name, s->name);
+                }
+        g_autoptr(GError) e = NULL;
+        if (undo->len && !lg_nft_run(m->nft, undo->str, &e))
+                g_warning("cannot remove the sets of a failed change: %s", e->message);
 }
 
 static GPtrArray *enabled_array(GHashTable *enabled) {
@@ -259,10 +278,16 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         g_autoptr(LgRuleset) next = lg_compile(list, error);
         if (!next)
                 return false;
+        g_autoptr(GString) pre = g_string_new(NULL);
         g_autoptr(GString) tx = g_string_new(NULL);
-        write_transaction(m, next, tx);
-        if (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error))
+        write_transaction(m, next, pre, tx);
+        if (pre->len > 0 && !lg_nft_run(m->nft, pre->str, error))
                 return false;
+        if (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error)) {
+                if (pre->len > 0)
+                        drop_new_sets(m, next);
+                return false;
+        }
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
         lg_ruleset_free(m->applied);
         m->applied = g_steal_pointer(&next);

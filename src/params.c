@@ -536,6 +536,25 @@ LgValue *lg_value_parse_strv(LgType type, const char *const *items, size_t n, GE
         return g_steal_pointer(&v);
 }
 
+char *lg_value_arg_text(const char *arg, GError **error) {
+        if (arg[0] != '@')
+                return g_strdup(arg);
+        char *data = NULL;
+        gsize len;
+        GError *e = NULL;
+        if (!g_file_get_contents(arg + 1, &data, &len, &e)) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "%s", e->message);
+                g_error_free(e);
+                return NULL;
+        }
+        if (strlen(data) != len) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "%s contains a NUL byte", arg + 1);
+                g_free(data);
+                return NULL;
+        }
+        return g_strchomp(data);
+}
+
 LgValue *lg_value_parse_text(LgType type, const char *text, GError **error) {
         if (!lg_type_is_list(type))
                 return lg_value_parse_strv(type, &text, 1, error);

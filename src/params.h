@@ -80,6 +80,9 @@ bool lg_value_add_item(LgValue *v, const char *item, GError **error);
 
 /* `key=value` text from the command line: list types split on ',' and whitespace. */
 LgValue *lg_value_parse_text(LgType type, const char *text, GError **error);
+/* The text of a `key=VALUE` argument: VALUE itself, or the contents of FILE for `@FILE` (a list
+ * of 100,000 prefixes does not fit on a command line). */
+char *lg_value_arg_text(const char *arg, GError **error);
 /* One string per item, as D-Bus `as` delivers them. */
 LgValue *lg_value_parse_strv(LgType type, const char *const *items, size_t n, GError **error);
 

@@ -1331,7 +1331,8 @@ GHashTable *lg_policy_parse_kv(const LgPolicy *p, const char *const *kv, size_t 
                         return NULL;
                 }
                 g_autoptr(GError) e = NULL;
-                LgValue *v = lg_value_parse_text(d->type, eq + 1, &e);
+                g_autofree char *text = lg_value_arg_text(eq + 1, &e);
+                LgValue *v = text ? lg_value_parse_text(d->type, text, &e) : NULL;
                 if (!v) {
                         g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "parameter '%s': %s", key,
                                     e->message);

@@ -32,7 +32,8 @@ LAN_LL=$(ip -n "$(lg_ns lan)" -6 addr show dev eth0 scope link | awk '$1 == "ine
 [ -n "$LAN_LL" ] || lg_die "no link-local address on the LAN side"
 
 SHIPPED=("$LG_SHIPPED/killswitch.yaml" "$LG_SHIPPED/dns-leak.yaml" "$LG_SHIPPED/ipv6-leak.yaml")
-PARAMS=(tunnel=wg0 servers=198.51.100.7:51820/udp resolvers=10.64.0.1)
+# ipv6-leak keeps its defaults (no tunnel, no servers): no IPv6 at all but loopback.
+PARAMS=(killswitch.tunnel=wg0 dns-leak.tunnel=wg0 killswitch.servers=198.51.100.7:51820/udp resolvers=10.64.0.1)
 
 common_checks() {
         lg_log "# tunnel"
@@ -94,7 +95,7 @@ lg_expect pass c ping "$LAN_LL%eth0"            # IPv6 link-local (killswitch la
 lg_expect pass c udp "$LAN_LL%eth0" 7000
 lg_expect pass lan udp 10.99.1.1 7000           # inbound from the LAN
 lg_expect pass lan ping 10.99.1.1
-lg_expect drop c udp fd99:1::2 7000             # ULA: killswitch's LAN, but ipv6-leak allows link-local only
+lg_expect pass c udp fd99:1::2 7000             # ULA: killswitch's and ipv6-leak's LAN
 lg_expect drop c udp 198.51.100.8 7000          # not the LAN
 
 lg_log "## back to allow_lan=false"
@@ -121,7 +122,11 @@ lg_expect drop c udp 198.51.100.7 51820         # no longer a server
 lg_expect pass c udp 2001:db8:5::5 7000         # IPv6 through the tunnel, no ipv6-leak
 lg_expect pass c udp 2001:db8:5::5 53           # IPv6 resolver through the tunnel
 lg_expect pass c ping ::1
-lg_log "## IPv6 VPN server with ipv6-leak as well (informational)"
+lg_log "## IPv6 VPN server with ipv6-leak given the same tunnel and servers"
 lg_compile_apply c "${SHIPPED[@]}" tunnel=wg0 servers=[2001:db8:1::7]:51820/udp resolvers=10.64.0.1 allow_lan=false
-lg_log "NOTE with ipv6-leak, the IPv6 VPN server endpoint gets: $(lg_probe c udp 2001:db8:1::7 51820) (ipv6-leak's block is below killswitch's permit)"
+lg_expect pass c udp 2001:db8:1::7 51820         # ipv6-leak permits the server it is given
+lg_expect drop c udp 2001:db8:1::7 51821
+lg_expect drop c udp 2001:db8:1::8 7000          # global IPv6 out of the uplink
+lg_expect pass c udp 2001:db8:5::5 7000          # IPv6 through the tunnel it is given
+lg_expect drop c udp fd99:1::2 7000              # ULA without allow_lan
 lg_done

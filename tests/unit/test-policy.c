@@ -282,20 +282,29 @@ static void test_shipped_dns_leak(void) {
 static void test_shipped_ipv6_leak(void) {
         g_autoptr(LgPolicy) p = load_shipped("ipv6-leak");
         g_assert_cmpstr(p->name, ==, "ipv6-leak");
-        g_assert_cmpuint(p->params->len, ==, 1);
+        g_assert_cmpuint(p->params->len, ==, 3);
         const LgParamDecl *lan = param(p, 0, "allow_lan", LG_TYPE_BOOL);
         g_assert_nonnull(lan->default_value);
         g_assert_false(lan->default_value->boolean);
+        /* tunnel and servers are optional: empty by default, so no IPv6 leaves unless given. */
+        const LgParamDecl *tun = param(p, 1, "tunnel", LG_TYPE_INTERFACES);
+        g_assert_nonnull(tun->default_value);
+        g_assert_cmpuint(tun->default_value->names->len, ==, 0);
+        const LgParamDecl *srv = param(p, 2, "servers", LG_TYPE_ENDPOINTS);
+        g_assert_nonnull(srv->default_value);
+        g_assert_cmpuint(srv->default_value->endpoints->len, ==, 0);
 
         LgSublayer *s = sublayer(p, 0);
         g_assert_cmpstr(s->name, ==, "ipv6-leak");
         g_assert_cmpuint(s->weight, ==, 63000);
-        g_assert_cmpuint(s->filters->len, ==, 4);
-        g_assert_cmpstr(filter(s, 1)->when, ==, "allow_lan");
-        g_assert_cmpstr(filter(s, 2)->when, ==, "allow_lan");
-        g_autofree char *ll = cond_literal(cond(filter(s, 2), LG_COND_REMOTE, false));
-        g_assert_cmpstr(ll, ==, "fe80::/10,ff02::/16");
-        LgFilter *all = filter(s, 3);
+        g_assert_cmpuint(s->filters->len, ==, 6);
+        g_assert_null(filter(s, 1)->when);
+        g_assert_null(filter(s, 2)->when);
+        g_assert_cmpstr(filter(s, 3)->when, ==, "allow_lan");
+        g_assert_cmpstr(filter(s, 4)->when, ==, "allow_lan");
+        g_autofree char *ll = cond_literal(cond(filter(s, 4), LG_COND_REMOTE, false));
+        g_assert_cmpstr(ll, ==, "fe80::/10,fc00::/7,ff02::/16");
+        LgFilter *all = filter(s, 5);
         g_assert_cmpstr(all->name, ==, "all-ipv6");
         g_assert_cmpint(all->action, ==, LG_ACTION_BLOCK);
         g_assert_cmpint(cond(all, LG_COND_FAMILY, false)->family, ==, 6);
@@ -756,8 +765,9 @@ static void test_bind(void) {
         g_autoptr(GHashTable) none = lg_params_table_new();
         g_autoptr(GHashTable) b6 = lg_policy_bind_params(v6, none, &e);
         g_assert_no_error(e);
-        g_assert_cmpuint(g_hash_table_size(b6), ==, 1);
+        g_assert_cmpuint(g_hash_table_size(b6), ==, 3);
         g_assert_false(((LgValue *) g_hash_table_lookup(b6, "allow_lan"))->boolean);
+        g_assert_cmpuint(((LgValue *) g_hash_table_lookup(b6, "tunnel"))->names->len, ==, 0);
 }
 
 static void test_bind_errors(void) {
