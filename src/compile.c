@@ -302,6 +302,46 @@ static CondResult emit_interface(Emit *e, const LgCondition *c) {
         return COND_OK;
 }
 
+/* The items of an address condition of one family, from its literals and its parameters. */
+static void collect_endpoints(const Emit *e, const LgCondition *c, GArray *eps) {
+        for (guint i = 0; i < c->literal->endpoints->len; i++) {
+                const LgEndpoint *ep = &g_array_index(c->literal->endpoints, LgEndpoint, i);
+                if (ep->addr.family == e->family)
+                        g_array_append_vals(eps, ep, 1);
+        }
+        for (guint i = 0; i < c->params->len; i++) {
+                const LgValue *v = param_value(e, c->params->pdata[i]);
+                for (guint j = 0; v->endpoints && j < v->endpoints->len; j++) {
+                        const LgEndpoint *ep = &g_array_index(v->endpoints, LgEndpoint, j);
+                        if (ep->addr.family == e->family)
+                                g_array_append_vals(eps, ep, 1);
+                }
+                for (guint j = 0; v->addrs && j < v->addrs->len; j++) {
+                        const LgAddr *a = &g_array_index(v->addrs, LgAddr, j);
+                        if (a->family != e->family)
+                                continue;
+                        LgEndpoint ep = {.addr = *a, .proto = -1, .port = -1};
+                        g_array_append_val(eps, ep);
+                }
+        }
+}
+
+/* Address-only conditions skip the endpoint form: a parameter of a million prefixes is copied once. */
+static void collect_addrs(const Emit *e, const LgCondition *c, GArray *addrs) {
+        for (guint i = 0; i < c->literal->endpoints->len; i++) {
+                const LgEndpoint *ep = &g_array_index(c->literal->endpoints, LgEndpoint, i);
+                if (ep->addr.family == e->family)
+                        g_array_append_vals(addrs, &ep->addr, 1);
+        }
+        for (guint i = 0; i < c->params->len; i++) {
+                const LgValue *v = param_value(e, c->params->pdata[i]);
+                const LgAddr *a = (const LgAddr *) v->addrs->data;
+                for (guint j = 0; j < v->addrs->len; j++)
+                        if (a[j].family == e->family)
+                                g_array_append_vals(addrs, &a[j], 1);
+        }
+}
+
 static CondResult emit_address(Emit *e, const LgCondition *c) {
         bool remote = c->key == LG_COND_REMOTE;
         bool src = lg_layer_is_inbound(e->layer) ? remote : !remote;
@@ -309,40 +349,30 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
         const char *addrkey = src ? "saddr" : "daddr";
         const char *portkey = src ? "sport" : "dport";
         bool endpoint_kind = false;
-        g_autoptr(GArray) eps = g_array_new(FALSE, FALSE, sizeof(LgEndpoint));
+        guint nliteral = 0;
+        const LgEndpoint *single = NULL;
         for (guint i = 0; i < c->literal->endpoints->len; i++) {
                 const LgEndpoint *ep = &g_array_index(c->literal->endpoints, LgEndpoint, i);
                 if (ep->proto >= 0 || ep->port >= 0)
                         endpoint_kind = true;
-                if (ep->addr.family == e->family)
-                        g_array_append_vals(eps, ep, 1);
-        }
-        for (guint i = 0; i < c->params->len; i++) {
-                const LgValue *v = param_value(e, c->params->pdata[i]);
-                if (v->type == LG_TYPE_ENDPOINTS) {
-                        endpoint_kind = true;
-                        for (guint j = 0; j < v->endpoints->len; j++) {
-                                const LgEndpoint *ep = &g_array_index(v->endpoints, LgEndpoint, j);
-                                if (ep->addr.family == e->family)
-                                        g_array_append_vals(eps, ep, 1);
-                        }
-                } else {
-                        for (guint j = 0; j < v->addrs->len; j++) {
-                                const LgAddr *a = &g_array_index(v->addrs, LgAddr, j);
-                                if (a->family != e->family)
-                                        continue;
-                                LgEndpoint ep = {.addr = *a, .proto = -1, .port = -1};
-                                g_array_append_val(eps, ep);
-                        }
+                if (ep->addr.family == e->family) {
+                        nliteral++;
+                        single = ep;
                 }
         }
-        if (c->params->len == 0 && eps->len == 0)
+        guint capacity = nliteral;
+        for (guint i = 0; i < c->params->len; i++) {
+                const LgValue *v = param_value(e, c->params->pdata[i]);
+                endpoint_kind |= v->type == LG_TYPE_ENDPOINTS;
+                capacity += v->type == LG_TYPE_ENDPOINTS ? v->endpoints->len : v->addrs->len;
+        }
+        if (c->params->len == 0 && nliteral == 0)
                 /* Literal items only, none of this family: a positive condition can never match a
                  * packet of this family, a negated one always does. */
                 return c->negated ? COND_OK : COND_NEVER;
-        if (!endpoint_kind && c->params->len == 0 && eps->len == 1) {
+        if (!endpoint_kind && c->params->len == 0 && nliteral == 1) {
                 GString *a = g_string_new(NULL);
-                lg_addr_format(&g_array_index(eps, LgEndpoint, 0).addr, a);
+                lg_addr_format(&single->addr, a);
                 g_string_append_printf(e->rule, "%s %s %s%s ", ipkey, addrkey, op(c), a->str);
                 g_string_free(a, TRUE);
                 return COND_OK;
@@ -354,16 +384,18 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
                                        e->family == 4 ? "ipv4_addr . inet_proto . inet_service"
                                                       : "ipv6_addr . inet_proto . inet_service",
                                        true, &is_new);
-                if (is_new)
+                if (is_new) {
+                        g_autoptr(GArray) eps = g_array_sized_new(FALSE, FALSE, sizeof(LgEndpoint), capacity);
+                        collect_endpoints(e, c, eps);
                         endpoint_elements(eps, s->elements);
+                }
                 g_string_append_printf(e->rule, "%s %s . meta l4proto . th %s %s@%s ", ipkey, addrkey, portkey, op(c),
                                        name);
         } else {
                 LgSet *s = builder_set(e->b, name, e->family == 4 ? "ipv4_addr" : "ipv6_addr", true, &is_new);
                 if (is_new) {
-                        g_autoptr(GArray) addrs = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), eps->len);
-                        for (guint i = 0; i < eps->len; i++)
-                                g_array_append_val(addrs, g_array_index(eps, LgEndpoint, i).addr);
+                        g_autoptr(GArray) addrs = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), capacity);
+                        collect_addrs(e, c, addrs);
                         addr_elements(addrs, s->elements);
                 }
                 g_string_append_printf(e->rule, "%s %s %s@%s ", ipkey, addrkey, op(c), name);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LG_MAX_POLICY_FILE_SIZE (1024 * 1024) /* bytes */
+#define LG_MAX_POLICY_FILE_SIZE (4 * 1024 * 1024) /* bytes: room for 20,000 one-line filters */
 #define LG_MAX_NAME_LEN 40                   /* policy, sublayer, filter, parameter names */
 #define LG_MAX_FILTERS 20000                 /* filters in one policy */
 

@@ -645,7 +645,7 @@ static void test_limits(void) {
         g_autoptr(GError) e = NULL;
         g_assert_null(lg_policy_load_data(data, big, "big.yaml", &e));
         g_assert_error(e, LG_ERROR, LG_ERROR_INVALID_POLICY);
-        g_assert_cmpstr(e->message, ==, "big.yaml: file is 1048577 bytes, a policy file may have at most 1048576 bytes");
+        g_assert_cmpstr(e->message, ==, "big.yaml: file is 4194305 bytes, a policy file may have at most 4194304 bytes");
 
         g_autofree char *dir = g_dir_make_tmp("test-policy-XXXXXX", NULL);
         g_assert_nonnull(dir);
@@ -654,8 +654,8 @@ static void test_limits(void) {
         g_autoptr(GError) e2 = NULL;
         g_assert_null(lg_policy_load_file(path, &e2));
         g_assert_error(e2, LG_ERROR, LG_ERROR_INVALID_POLICY);
-        g_assert_true(g_str_has_suffix(e2->message, "big.yaml: file is 1048577 bytes, a policy file may have at most "
-                                                    "1048576 bytes"));
+        g_assert_true(g_str_has_suffix(e2->message, "big.yaml: file is 4194305 bytes, a policy file may have at most "
+                                                    "4194304 bytes"));
         g_unlink(path);
         g_rmdir(dir);
 
@@ -664,7 +664,7 @@ static void test_limits(void) {
         g_assert_null(lg_policy_load_file("/dev/zero", &e3));
         g_assert_error(e3, LG_ERROR, LG_ERROR_INVALID_POLICY);
         g_assert_cmpstr(e3->message, ==,
-                        "/dev/zero: more than 1048576 bytes, a policy file may have at most 1048576 bytes");
+                        "/dev/zero: more than 4194304 bytes, a policy file may have at most 4194304 bytes");
 
         g_autoptr(GError) e4 = NULL;
         g_assert_null(lg_policy_load_file("/nonexistent/leakguard.yaml", &e4));
