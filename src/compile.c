@@ -11,7 +11,8 @@ static void set_free(LgSet *s) {
         if (!s)
                 return;
         g_free(s->name);
-        g_ptr_array_unref(s->elements);
+        if (s->elements)
+                g_ptr_array_unref(s->elements);
         g_free(s);
 }
 
@@ -44,6 +45,7 @@ void lg_ruleset_free(LgRuleset *r) {
                 return;
         lg_table_free(r->persistent);
         lg_table_free(r->dynamic);
+        lg_table_free(r->guard);
         g_free(r);
 }
 
@@ -580,12 +582,17 @@ static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilt
         g_string_append_printf(r, " comment \"%s/%s/%s\"", en->policy->name, sl->name, f->name);
 }
 
-static void add_rule(LgChain *chain, const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, char *text) {
+static void add_rule(LgChain *chain, const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, int family,
+                     bool tcp_only, char *text) {
         LgRule *rule = g_new0(LgRule, 1);
         rule->text = text;
         rule->policy = en->policy->name;
         rule->sublayer = sl->name;
         rule->filter = f->name;
+        rule->model = f;
+        rule->params = en->params;
+        rule->family = family;
+        rule->tcp_only = tcp_only;
         g_ptr_array_add(chain->rules, rule);
 }
 
@@ -645,10 +652,10 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                         g_autoptr(GString) tcp = g_string_new(r->str);
                         g_string_append(tcp, "meta l4proto tcp ");
                         emit_verdict(en, sl, f, true, tcp);
-                        add_rule(chain, en, sl, f, g_string_free(g_steal_pointer(&tcp), FALSE));
+                        add_rule(chain, en, sl, f, e.family, true, g_string_free(g_steal_pointer(&tcp), FALSE));
                 }
                 emit_verdict(en, sl, f, false, r);
-                add_rule(chain, en, sl, f, g_string_free(g_steal_pointer(&r), FALSE));
+                add_rule(chain, en, sl, f, e.family, false, g_string_free(g_steal_pointer(&r), FALSE));
         }
         return true;
 }
@@ -703,6 +710,41 @@ static void chain_add_rule(LgChain *c, char *text) {
         g_ptr_array_add(c->rules, r);
 }
 
+LgTable *lg_table_copy(const LgTable *t, const char *name, bool owner, int priority) {
+        LgTable *c = lg_table_new(name, owner);
+        c->priority = priority;
+        for (guint i = 0; i < t->sets->len; i++) {
+                const LgSet *s = t->sets->pdata[i];
+                LgSet *n = g_new0(LgSet, 1);
+                n->name = g_strdup(s->name);
+                n->type = s->type;
+                n->interval = s->interval;
+                n->elements = g_ptr_array_new_full(s->elements->len, g_free);
+                for (guint j = 0; j < s->elements->len; j++)
+                        g_ptr_array_add(n->elements, g_strdup(s->elements->pdata[j]));
+                g_ptr_array_add(c->sets, n);
+        }
+        for (guint i = 0; i < t->chains->len; i++) {
+                const LgChain *ch = t->chains->pdata[i];
+                LgChain *n = chain_new(ch->name, ch->layer, ch->base);
+                for (guint j = 0; j < ch->rules->len; j++) {
+                        const LgRule *r = ch->rules->pdata[j];
+                        LgRule *nr = g_new0(LgRule, 1);
+                        nr->text = g_strdup(r->text);
+                        nr->policy = r->policy;
+                        nr->sublayer = r->sublayer;
+                        nr->filter = r->filter;
+                        nr->model = r->model;
+                        nr->params = r->params;
+                        nr->family = r->family;
+                        nr->tcp_only = r->tcp_only;
+                        g_ptr_array_add(n->rules, nr);
+                }
+                g_ptr_array_add(c->chains, n);
+        }
+        return c;
+}
+
 LgTable *lg_table_new(const char *name, bool owner) {
         LgTable *t = g_new0(LgTable, 1);
         t->name = g_strdup(name);
@@ -720,7 +762,7 @@ void lg_table_add_set(LgTable *t, const char *name) {
         LgSet *s = g_new0(LgSet, 1);
         s->name = g_strdup(name);
         s->type = "";
-        s->elements = g_ptr_array_new_with_free_func(g_free);
+        s->elements = NULL; /* not read from the kernel */
         g_ptr_array_add(t->sets, s);
 }
 
@@ -874,6 +916,39 @@ bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out)
         return true;
 }
 
+void lg_set_diff(const LgSet *s, const LgSet *o, GPtrArray *del, GPtrArray *add) {
+        if (strv_equal(s->elements, o->elements))
+                return;
+        g_autoptr(GHashTable) have = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint j = 0; j < o->elements->len; j++)
+                g_hash_table_add(have, o->elements->pdata[j]);
+        for (guint j = 0; j < s->elements->len; j++)
+                g_hash_table_add(want, s->elements->pdata[j]);
+        for (guint j = 0; j < o->elements->len; j++)
+                if (!g_hash_table_contains(want, o->elements->pdata[j]))
+                        g_ptr_array_add(del, o->elements->pdata[j]);
+        for (guint j = 0; j < s->elements->len; j++)
+                if (!g_hash_table_contains(have, s->elements->pdata[j]))
+                        g_ptr_array_add(add, s->elements->pdata[j]);
+}
+
+static void write_set_diff(GString *out, const char *table, const LgSet *s, const LgSet *o) {
+        g_autoptr(GPtrArray) del = g_ptr_array_new();
+        g_autoptr(GPtrArray) add = g_ptr_array_new();
+        lg_set_diff(s, o, del, add);
+        if (del->len > 0 && g_str_equal(s->type, "ifname")) {
+                /* nftables 1.0.6 cannot delete a wildcard ("wg*") it added to an interval set;
+                 * interface sets are small, so they are refilled instead (same transaction). */
+                g_string_append_printf(out, "flush set inet %s %s\n", table, s->name);
+                write_elements(out, "add", table, s->name, s->elements);
+                return;
+        }
+        /* Deletions first: merged intervals may be replaced by overlapping new ones. */
+        write_elements(out, "delete", table, s->name, del);
+        write_elements(out, "add", table, s->name, add);
+}
+
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out) {
         const char *flags = owner ? " flags owner;" : "";
         if (!t) {
@@ -890,9 +965,12 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
         for (guint i = 0; i < t->chains->len; i++) {
                 const LgChain *c = t->chains->pdata[i];
                 g_string_append_printf(out, "\tchain %s {\n", c->name);
-                if (c->base)
+                if (c->base && t->priority == 0)
                         g_string_append_printf(out, "\t\ttype filter hook %s priority filter; policy accept;\n",
                                                hooks[c->layer]);
+                else if (c->base)
+                        g_string_append_printf(out, "\t\ttype filter hook %s priority filter %c %d; policy accept;\n",
+                                               hooks[c->layer], t->priority > 0 ? '+' : '-', abs(t->priority));
                 for (guint j = 0; j < c->rules->len; j++)
                         g_string_append_printf(out, "\t\t%s\n", ((LgRule *) c->rules->pdata[j])->text);
                 g_string_append(out, "\t}\n");
@@ -900,8 +978,14 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
         g_string_append(out, "}\n");
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
-                if (old && !lg_table_find_set(old, s->name))
+                const LgSet *o = old ? lg_table_find_set(old, s->name) : NULL;
+                if (old && !o)
                         continue; /* created and filled by lg_table_write_new_sets() */
+                if (o && o->elements) {
+                        /* `flush table` keeps set elements: touch only what changes. */
+                        write_set_diff(out, t->name, s, o);
+                        continue;
+                }
                 g_string_append_printf(out, "flush set inet %s %s\n", t->name, s->name);
                 write_elements(out, "add", t->name, s->name, s->elements);
         }
@@ -926,25 +1010,7 @@ void lg_table_write_update(const LgTable *t, const LgTable *old, GString *out) {
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
                 const LgSet *o = lg_table_find_set(old, s->name);
-                g_assert(o);
-                if (strv_equal(s->elements, o->elements))
-                        continue;
-                g_autoptr(GHashTable) have = g_hash_table_new(g_str_hash, g_str_equal);
-                g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
-                for (guint j = 0; j < o->elements->len; j++)
-                        g_hash_table_add(have, o->elements->pdata[j]);
-                for (guint j = 0; j < s->elements->len; j++)
-                        g_hash_table_add(want, s->elements->pdata[j]);
-                g_autoptr(GPtrArray) del = g_ptr_array_new();
-                g_autoptr(GPtrArray) add = g_ptr_array_new();
-                for (guint j = 0; j < o->elements->len; j++)
-                        if (!g_hash_table_contains(want, o->elements->pdata[j]))
-                                g_ptr_array_add(del, o->elements->pdata[j]);
-                for (guint j = 0; j < s->elements->len; j++)
-                        if (!g_hash_table_contains(have, s->elements->pdata[j]))
-                                g_ptr_array_add(add, s->elements->pdata[j]);
-                /* Deletions first: merged intervals may be replaced by overlapping new ones. */
-                write_elements(out, "delete", t->name, s->name, del);
-                write_elements(out, "add", t->name, s->name, add);
+                g_assert(o && o->elements);
+                write_set_diff(out, t->name, s, o);
         }
 }

@@ -8,6 +8,9 @@
 
 #define LG_TABLE_PERSISTENT "leakguard"
 #define LG_TABLE_DYNAMIC "leakguard_dynamic"
+/* The tamper guard (DESIGN.md §1): a copy of the persistent table with `flags owner`, which no
+ * other process can flush or delete while the daemon lives; see lg_table_copy(). */
+#define LG_TABLE_GUARD "leakguard_guard"
 #define LG_LOG_GROUP 7401 /* NFLOG group of `log: true` filters */
 
 typedef struct {
@@ -19,12 +22,19 @@ typedef struct {
         char *name;
         const char *type;     /* nftables type expression */
         bool interval;
-        GPtrArray *elements;  /* char*: canonical, sorted, merged, never overlapping */
+        GPtrArray *elements;  /* char*: canonical, sorted, merged, never overlapping; NULL when
+                               * unknown (a table read back from the kernel) */
 } LgSet;
 
 typedef struct {
         char *text;           /* the rule after "add rule inet TABLE CHAIN " */
         const char *policy, *sublayer, *filter; /* owned by the policy model; NULL for jumps */
+        /* What the rule was compiled from, so that Explain (explain.c) evaluates packets against
+         * the compiled rules themselves, not their text. NULL/0 for jumps and read-back tables. */
+        const LgFilter *model;
+        GHashTable *params;   /* the policy's bound parameters, borrowed like the model */
+        int family;           /* the rule's `meta nfproto`: 0 (any), 4 or 6 */
+        bool tcp_only;        /* the `meta l4proto tcp` twin of a rejecting rule (tcp reset) */
 } LgRule;
 
 typedef struct {
@@ -37,6 +47,7 @@ typedef struct {
 typedef struct {
         char *name;           /* LG_TABLE_PERSISTENT or LG_TABLE_DYNAMIC */
         bool owner;           /* flags owner: vanishes with the netlink socket that made it */
+        int priority;         /* base chains hook at `priority filter + priority` */
         GPtrArray *sets;      /* LgSet*, sorted by name */
         GPtrArray *chains;    /* LgChain*: base chains in layer order, then sublayer chains */
 } LgTable;
@@ -44,6 +55,7 @@ typedef struct {
 typedef struct {
         LgTable *persistent;  /* NULL when no persistent policy is enabled */
         LgTable *dynamic;     /* NULL when no dynamic policy is enabled */
+        LgTable *guard;       /* the daemon's tamper guard of `persistent`, or NULL (not made by lg_compile) */
 } LgRuleset;
 
 /* `enabled` holds LgEnabled*; order does not matter (the output is sorted and deterministic). */
@@ -57,6 +69,12 @@ void lg_table_add_chain(LgTable *t, const char *name, int layer, bool base);
 void lg_table_add_set(LgTable *t, const char *name);
 void lg_table_free(LgTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgTable, lg_table_free)
+
+/* A deep copy of `t` under another name. The tamper guard is the persistent table copied with
+ * owner = true and priority = 1: its base chains run right after the persistent table's, so the
+ * persistent table's counters and log rules see every packet first, and the guard only ever
+ * decides when the persistent table has been flushed or deleted by another process. */
+LgTable *lg_table_copy(const LgTable *t, const char *name, bool owner, int priority);
 
 const LgSet *lg_table_find_set(const LgTable *t, const char *name);
 const LgChain *lg_table_find_chain(const LgTable *t, const char *name);
@@ -75,5 +93,7 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
  * that refers to a set created in the same transaction fails to match while the transaction
  * commits, so packets it should drop get through. False (nothing written) when there are none. */
 bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out);
+/* The elements of `o` that `s` lacks (del) and those of `s` that `o` lacks (add); borrowed strings. */
+void lg_set_diff(const LgSet *s, const LgSet *o, GPtrArray *del, GPtrArray *add);
 /* Set-element changes only (lg_table_same_shape(old, t) must hold): O(changed elements). */
 void lg_table_write_update(const LgTable *t, const LgTable *old, GString *out);

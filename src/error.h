@@ -13,3 +13,8 @@ typedef enum {
         LG_ERROR_INVALID_POLICY,     /* ...Error.InvalidPolicy */
         LG_ERROR_APPLY_FAILED,       /* ...Error.ApplyFailed */
 } LgErrorCode;
+
+/* `msg` fit for a D-Bus string (a reply's error message, Status' Reason): invalid UTF-8 replaced,
+ * cut to at most `max` characters with "…". sd-bus refuses to send a string that is not UTF-8, and
+ * the caller would then get no reply at all. */
+char *lg_error_text(const char *msg, size_t max);

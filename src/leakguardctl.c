@@ -1,5 +1,5 @@
-/* leakguardctl: `status`, `list`, `enable`, `disable`, `reload` over D-Bus; offline `check` and
- * `compile` (no daemon, no root). */
+/* leakguardctl: `status`, `list`, `enable`, `disable`, `reload`, `monitor`, `explain` over D-Bus;
+ * offline `check` and `compile` (no daemon, no root). */
 #include "compile.h"
 #include "error.h"
 #include "policy.h"
@@ -484,25 +484,58 @@ static void human_bytes(uint64_t b, char buf[32]) {
                 snprintf(buf, 32, "%.1f MiB", b / (1024.0 * 1024));
 }
 
-/* The view of `netsh wfp show state`: policies, sublayers by weight, filters by weight with action,
- * layers and live counters, and the parameters in force. The reply is walked as JSON, the same
- * document `--json` prints. */
+/* The view of `netsh wfp show state`: what is in force, layer by layer, as the kernel evaluates it
+ * (sublayers in evaluation order, filters by weight, each with its action and the live counters
+ * of that layer's rules), then the policies with their parameters. The reply is walked as JSON,
+ * the same document `--json` prints. */
+static const char *layer_note(const char *layer) {
+        if (g_strcmp0(layer, "connect") == 0)
+                return "output hook, first packet of each new flow";
+        if (g_strcmp0(layer, "accept") == 0)
+                return "input hook, first packet of each new flow";
+        if (g_strcmp0(layer, "outbound") == 0)
+                return "output hook, every packet";
+        if (g_strcmp0(layer, "inbound") == 0)
+                return "input hook, every packet";
+        return "forward hook, every packet";
+}
+
+static const char *action_colour(const char *act) {
+        if (g_strcmp0(act, "block") == 0 || g_strcmp0(act, "reject") == 0)
+                return "\033[31m";
+        if (g_strcmp0(act, "hard-permit") == 0)
+                return "\033[1;32m";
+        return "\033[32m";
+}
+
 static void print_filter(json_t *f, const Style *st) {
-        bool active = json_is_true(json_object_get(f, "Active"));
         const char *act = json_string_value(json_object_get(f, "Action"));
-        g_autoptr(GString) layers = g_string_new(NULL);
-        size_t i;
-        json_t *l;
-        json_array_foreach(json_object_get(f, "Layers"), i, l) g_string_append_printf(layers, "%s%s", i ? "," : "",
-                                                                                       json_string_value(l));
+        bool reject = json_is_true(json_object_get(f, "Reject"));
+        bool log = json_is_true(json_object_get(f, "Log"));
+        const char *shown = reject ? "reject" : act ? act : "?";
+        g_autofree char *action = g_strdup_printf("%s%s", shown, log ? ", log" : "");
         char bytes[32];
         human_bytes((uint64_t) json_integer_value(json_object_get(f, "Bytes")), bytes);
-        printf("    %s%8" PRIu64 "  %s%-11s%s %-24s %-17s %10" PRIu64 " pkts %12s%s%s\n", active ? "" : c_(st, "\033[2m"),
-               (uint64_t) json_integer_value(json_object_get(f, "Weight")),
-               c_(st, g_strcmp0(act, "block") == 0 ? "\033[31m" : "\033[32m"), act ? act : "?",
-               c_(st, active ? "\033[0m" : "\033[0;2m"), json_string_value(json_object_get(f, "Name")), layers->str,
-               (uint64_t) json_integer_value(json_object_get(f, "Packets")), bytes, active ? "" : " (inactive)",
-               c_(st, "\033[0m"));
+        printf("    %8" PRIu64 "  %s%-12s%s  %-28s %10" PRIu64 " pkts %11s\n",
+               (uint64_t) json_integer_value(json_object_get(f, "Weight")), c_(st, action_colour(shown)), action,
+               c_(st, "\033[0m"), json_string_value(json_object_get(f, "Name")),
+               (uint64_t) json_integer_value(json_object_get(f, "Packets")), bytes);
+}
+
+/* One parameter value as the command line takes it: lists joined with commas. */
+static void print_param_value(GString *out, json_t *v) {
+        if (json_is_array(v)) {
+                size_t i;
+                json_t *x;
+                if (json_array_size(v) == 0)
+                        g_string_append(out, "(none)");
+                json_array_foreach(v, i, x) g_string_append_printf(out, "%s%s", i ? "," : "", json_string_value(x));
+        } else if (json_is_boolean(v))
+                g_string_append(out, json_is_true(v) ? "true" : "false");
+        else if (json_is_integer(v))
+                g_string_append_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_string(v))
+                g_string_append(out, json_string_value(v));
 }
 
 static void print_status_tree(json_t *status, const Style *st) {
@@ -515,25 +548,71 @@ static void print_status_tree(json_t *status, const Style *st) {
                json_string_value(json_object_get(status, "Version")));
         if (json_object_get(status, "Reason"))
                 printf("Reason: %s\n", json_string_value(json_object_get(status, "Reason")));
-        const char *name;
+        json_t *ne = json_object_get(status, "NetEvents");
+        if (ne && json_is_true(json_object_get(ne, "Active")))
+                printf("Net events: NFLOG group %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+                       " blocked packets logged, %" JSON_INTEGER_FORMAT " signalled, %" JSON_INTEGER_FORMAT
+                       " suppressed by the rate limits (%g/s per filter, %g/s in all)\n",
+                       json_integer_value(json_object_get(ne, "Group")), json_integer_value(json_object_get(ne, "Received")),
+                       json_integer_value(json_object_get(ne, "Emitted")),
+                       json_integer_value(json_object_get(ne, "Suppressed")),
+                       json_number_value(json_object_get(ne, "FilterRate")),
+                       json_number_value(json_object_get(ne, "GlobalRate")));
+        else if (ne)
+                printf("Net events: %soff%s: %s\n", c_(st, "\033[33m"), c_(st, "\033[0m"),
+                       json_string_value(json_object_get(ne, "Error")) ?: "not available");
+
+        size_t i, j, n;
+        json_t *layer, *sl, *f;
+        json_t *layers = json_object_get(status, "Layers");
+        if (json_array_size(layers) == 0)
+                printf("\nNo filter is in force: every layer accepts every packet.\n");
+        json_array_foreach(layers, i, layer) {
+                const char *name = json_string_value(json_object_get(layer, "Name"));
+                printf("\n%sLayer %s%s  (%s)\n", c_(st, "\033[1m"), name, c_(st, "\033[0m"), layer_note(name));
+                json_array_foreach(json_object_get(layer, "Sublayers"), j, sl) {
+                        bool dynamic = g_strcmp0(json_string_value(json_object_get(sl, "Table")), "leakguard") != 0;
+                        printf("  sublayer %s%s/%s%s  weight %" PRIu64 "%s\n", c_(st, "\033[1m"),
+                               json_string_value(json_object_get(sl, "Policy")),
+                               json_string_value(json_object_get(sl, "Name")), c_(st, "\033[0m"),
+                               (uint64_t) json_integer_value(json_object_get(sl, "Weight")),
+                               dynamic ? "  (dynamic session)" : "");
+                        json_array_foreach(json_object_get(sl, "Filters"), n, f) print_filter(f, st);
+                }
+        }
+
+        printf("\n%sPolicies%s\n", c_(st, "\033[1m"), c_(st, "\033[0m"));
+        const char *pname;
         json_t *p;
-        json_object_foreach(json_object_get(status, "Policies"), name, p) {
+        json_object_foreach(json_object_get(status, "Policies"), pname, p) {
                 bool enabled = json_is_true(json_object_get(p, "Enabled"));
-                printf("\n%s%s%s %s(%s, %s)%s\n  %s\n", c_(st, "\033[1m"), name, c_(st, "\033[0m"),
-                       c_(st, enabled ? "\033[32m" : "\033[2m"), enabled ? "enabled" : "disabled",
-                       json_string_value(json_object_get(p, "Lifetime")), c_(st, "\033[0m"),
+                printf("  %s%-16s%s %s%-8s%s %-10s %s\n", c_(st, "\033[1m"), pname, c_(st, "\033[0m"),
+                       c_(st, enabled ? "\033[32m" : "\033[2m"), enabled ? "enabled" : "disabled", c_(st, "\033[0m"),
+                       json_string_value(json_object_get(p, "Lifetime")),
                        json_string_value(json_object_get(p, "Description")));
                 if (!enabled)
                         continue;
-                g_autofree char *params = json_dumps(json_object_get(p, "Parameters"), JSON_COMPACT | JSON_SORT_KEYS);
-                printf("  parameters: %s\n", params ? params : "{}");
-                size_t i, j;
-                json_t *sl, *f;
-                json_array_foreach(json_object_get(p, "Sublayers"), i, sl) {
-                        printf("  sublayer %s (weight %" PRIu64 ")\n", json_string_value(json_object_get(sl, "Name")),
-                               (uint64_t) json_integer_value(json_object_get(sl, "Weight")));
-                        json_array_foreach(json_object_get(sl, "Filters"), j, f) print_filter(f, st);
+                g_autoptr(GString) params = g_string_new(NULL);
+                const char *key;
+                json_t *v;
+                json_object_foreach(json_object_get(p, "Parameters"), key, v) {
+                        g_string_append_printf(params, "%s%s=", params->len ? " " : "", key);
+                        print_param_value(params, v);
                 }
+                printf("      parameters: %s\n", params->len ? params->str : "(none)");
+                if (json_object_get(p, "Owner"))
+                        printf("      owner: %s\n", json_string_value(json_object_get(p, "Owner")));
+                g_autoptr(GString) inactive = g_string_new(NULL);
+                json_array_foreach(json_object_get(p, "Sublayers"), j, sl) {
+                        json_array_foreach(json_object_get(sl, "Filters"), n, f) {
+                                if (!json_is_true(json_object_get(f, "Active")))
+                                        g_string_append_printf(inactive, "%s%s", inactive->len ? ", " : "",
+                                                               json_string_value(json_object_get(f, "Name")));
+                        }
+                }
+                if (inactive->len)
+                        printf("      %sinactive (their `when` is false): %s%s\n", c_(st, "\033[2m"), inactive->str,
+                               c_(st, "\033[0m"));
         }
 }
 
@@ -555,15 +634,202 @@ static int cmd_status(void) {
         return 0;
 }
 
+
+/* ---- monitor: the Blocked signal, as it comes ---- */
+
+typedef struct {
+        Style st;
+        guint64 seen;
+} Monitor;
+
+static int on_blocked(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Monitor *mon = userdata;
+        const char *policy, *sublayer, *filter;
+        if (sd_bus_message_read(m, "sss", &policy, &sublayer, &filter) < 0)
+                return 0;
+        g_autoptr(GString) js = g_string_new(NULL);
+        if (message_to_json(m, js) < 0)
+                return 0;
+        mon->seen++;
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autofree char *when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%f%:z");
+        if (arg_json) {
+                g_autoptr(GString) line = g_string_new("{\"time\":");
+                json_quote(line, when);
+                g_string_append(line, ",\"policy\":");
+                json_quote(line, policy);
+                g_string_append(line, ",\"sublayer\":");
+                json_quote(line, sublayer);
+                g_string_append(line, ",\"filter\":");
+                json_quote(line, filter);
+                g_string_append_printf(line, ",\"packet\":%s}", js->str);
+                printf("%s\n", line->str);
+        } else {
+                json_t *pk = json_loads(js->str, 0, NULL);
+                const char *layer = json_string_value(json_object_get(pk, "layer"));
+                bool in = g_strcmp0(layer, "inbound") == 0 || g_strcmp0(layer, "accept") == 0;
+                g_autoptr(GString) extra = g_string_new(NULL);
+                if (json_object_get(pk, "interface"))
+                        g_string_append_printf(extra, " %s %s", in ? "in on" : "out on",
+                                               json_string_value(json_object_get(pk, "interface")));
+                if (json_object_get(pk, "icmp_type"))
+                        g_string_append_printf(extra, " %s", json_string_value(json_object_get(pk, "icmp_type")));
+                if (json_object_get(pk, "uid"))
+                        g_string_append_printf(extra, " uid %" JSON_INTEGER_FORMAT,
+                                               json_integer_value(json_object_get(pk, "uid")));
+                if (json_integer_value(json_object_get(pk, "mark")))
+                        g_string_append_printf(extra, " mark 0x%" PRIx64,
+                                               (uint64_t) json_integer_value(json_object_get(pk, "mark")));
+                /* A time of day is enough on a terminal; the date is in --json. */
+                printf("%.12s %sblocked%s %-8s %-7s %s %s %s%s  %s%s/%s/%s%s\n", when + 11, c_(&mon->st, "\033[31m"),
+                       c_(&mon->st, "\033[0m"), layer ? layer : "?",
+                       json_string_value(json_object_get(pk, "protocol")) ?: "?",
+                       json_string_value(json_object_get(pk, "remote")) ?: "?", in ? "->" : "<-",
+                       json_string_value(json_object_get(pk, "local")) ?: "?", extra->str, c_(&mon->st, "\033[1m"),
+                       policy, sublayer, filter, c_(&mon->st, "\033[0m"));
+                json_decref(pk);
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static int cmd_monitor(void) {
+        g_autoptr(sd_bus) bus = bus_connect();
+        if (!bus)
+                return 1;
+        Monitor mon = {.st = {.color = isatty(STDOUT_FILENO) && !g_getenv("NO_COLOR")}};
+        int k = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Blocked", on_blocked, &mon);
+        if (k < 0)
+                return bus_fail("cannot subscribe to Blocked", k, NULL);
+        /* On stderr, so that scripts (and tests) know the subscription is in place. */
+        fprintf(stderr, "Monitoring packets blocked by filters with `log: true` (Ctrl-C to stop)…\n");
+        for (;;) {
+                k = sd_bus_process(bus, NULL);
+                if (k < 0)
+                        return bus_fail("lost the bus", k, NULL);
+                if (k > 0)
+                        continue;
+                k = sd_bus_wait(bus, UINT64_MAX);
+                if (k < 0 && k != -EINTR)
+                        return bus_fail("lost the bus", k, NULL);
+        }
+}
+
+/* ---- explain: which filter decides a described packet ---- */
+
+static const char *packet_key_signature(const char *key) {
+        static const struct {
+                const char *key, *sig;
+        } keys[] = {{"uid", "u"}, {"gid", "u"}, {"mark", "u"}};
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+                if (g_str_equal(keys[i].key, key))
+                        return keys[i].sig;
+        return "s"; /* the daemon names unknown keys */
+}
+
+static int cmd_explain(int argc, char **argv) {
+        if (argc < 1) {
+                fprintf(stderr, "usage: leakguardctl explain KEY=VALUE… (keys: layer protocol remote local interface "
+                                "uid gid mark icmp_type cgroup state)\n");
+                return 2;
+        }
+        g_autoptr(sd_bus) bus = bus_connect();
+        if (!bus)
+                return 1;
+        g_autoptr(sd_bus_message) m = NULL;
+        int k = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Explain");
+        if (k >= 0)
+                k = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (int i = 0; i < argc && k >= 0; i++) {
+                const char *eq = strchr(argv[i], '=');
+                if (!eq) {
+                        fprintf(stderr, "'%s' is not a packet key: expected KEY=VALUE, e.g. remote=1.2.3.4:443\n",
+                                argv[i]);
+                        return 2;
+                }
+                g_autofree char *key = g_strndup(argv[i], eq - argv[i]);
+                const char *value = eq + 1;
+                /* "proto" is what people type; the D-Bus key is "protocol". */
+                if (g_str_equal(key, "proto")) {
+                        g_free(key);
+                        key = g_strdup("protocol");
+                }
+                if (g_str_equal(packet_key_signature(key), "u")) {
+                        uint32_t v;
+                        g_autoptr(GError) e = NULL;
+                        bool ok = g_str_equal(key, "uid")   ? lg_parse_user(value, &v, &e)
+                                  : g_str_equal(key, "gid") ? lg_parse_group(value, &v, &e)
+                                                            : false;
+                        if (g_str_equal(key, "mark")) {
+                                char *end = NULL;
+                                errno = 0;
+                                unsigned long long x = strtoull(value, &end, 0);
+                                ok = value[0] >= '0' && value[0] <= '9' && end && *end == '\0' && errno == 0 &&
+                                     x <= UINT32_MAX;
+                                v = (uint32_t) x;
+                                if (!ok)
+                                        fprintf(stderr, "mark: '%s' is not a 32-bit number (0x for hex)\n", value);
+                        } else if (!ok)
+                                fprintf(stderr, "%s: %s\n", key, e->message);
+                        if (!ok)
+                                return 1;
+                        k = sd_bus_message_append(m, "{sv}", key, "u", v);
+                } else
+                        k = sd_bus_message_append(m, "{sv}", key, "s", value);
+        }
+        if (k >= 0)
+                k = sd_bus_message_close_container(m);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        if (k >= 0)
+                k = sd_bus_call(bus, m, 0, &e, &reply);
+        if (k < 0) {
+                bus_fail("Explain failed", k, &e);
+                sd_bus_error_free(&e);
+                return 1;
+        }
+        const char *verdict, *policy, *sublayer, *filter;
+        k = sd_bus_message_read(reply, "ssss", &verdict, &policy, &sublayer, &filter);
+        if (k < 0)
+                return bus_fail("cannot read the reply", k, NULL);
+        if (arg_json) {
+                g_autoptr(GString) js = g_string_new("{\"verdict\":");
+                json_quote(js, verdict);
+                g_string_append(js, ",\"policy\":");
+                json_quote(js, policy);
+                g_string_append(js, ",\"sublayer\":");
+                json_quote(js, sublayer);
+                g_string_append(js, ",\"filter\":");
+                json_quote(js, filter);
+                printf("%s}\n", js->str);
+                return 0;
+        }
+        Style st = {.color = isatty(STDOUT_FILENO) && !g_getenv("NO_COLOR")};
+        bool block = g_str_equal(verdict, "block");
+        printf("%s%s%s", c_(&st, block ? "\033[1;31m" : "\033[1;32m"), verdict, c_(&st, "\033[0m"));
+        if (*filter)
+                printf(" by %s/%s/%s\n", policy, sublayer, filter);
+        else
+                printf(" (no filter matched: every layer's default is accept)\n");
+        return 0;
+}
+
 static void usage(FILE *f) {
         fprintf(f, "usage: leakguardctl [--json] COMMAND …\n"
                    "\n"
                    "Over D-Bus (the daemon leakguardd):\n"
-                   "  status                                state, policies, sublayers, filters, live counters\n"
+                   "  status                                what is in force: layers, sublayers, filters with\n"
+                   "                                        live counters, policies and parameters\n"
                    "  list                                  policies and whether they are enabled\n"
                    "  enable NAME [KEY=VALUE…]              enable, or replace the parameters of, a policy\n"
                    "  disable NAME                          disable a policy\n"
                    "  reload                                re-read the policy files\n"
+                   "  monitor                               stream packets blocked by `log: true` filters\n"
+                   "                                        (--json: one object a line)\n"
+                   "  explain KEY=VALUE…                    which filter decides a described packet, e.g.\n"
+                   "                                        explain proto=tcp remote=1.2.3.4:443 interface=eth0\n"
+                   "                                        keys: layer protocol remote local interface uid\n"
+                   "                                        gid mark icmp_type cgroup state (new|established)\n"
                    "\n"
                    "Offline (no daemon, no root):\n"
                    "  check FILE…                           validate policy files\n"
@@ -605,6 +871,10 @@ int main(int argc, char **argv) {
                 return cmd_enable(argc - i, argv + i);
         if (g_str_equal(cmd, "disable") && argc == i + 1)
                 return cmd_simple("Disable", argv[i]);
+        if (g_str_equal(cmd, "monitor") && argc == i)
+                return cmd_monitor();
+        if (g_str_equal(cmd, "explain"))
+                return cmd_explain(argc - i, argv + i);
         if (g_str_equal(cmd, "reload") && argc == i)
                 return cmd_simple("Reload", NULL);
         fprintf(stderr, "unknown command '%s'\n", cmd);

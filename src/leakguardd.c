@@ -2,6 +2,8 @@
  * READY=1, so that with Before=network-pre.target no packet leaves before protection is in force. */
 #include "bus.h"
 #include "manager.h"
+#include "netlog.h"
+#include "watch.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -25,23 +27,27 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: leakguardd [--policy-dir DIR]… [--state-dir DIR]\n"
+        fprintf(f, "usage: leakguardd [--policy-dir DIR]… [--state-dir DIR] [--no-tamper-guard]\n"
                    "  --policy-dir DIR  where policy files are read, first wins (repeatable;\n"
                    "                    default /etc/leakguard/policies.d then " LEAKGUARD_POLICY_DIR ")\n"
                    "  --state-dir DIR   where the enabled policies are saved (default $STATE_DIRECTORY\n"
-                   "                    or /var/lib/leakguard)\n");
+                   "                    or /var/lib/leakguard)\n"
+                   "  --no-tamper-guard do not keep the owner-flagged copy of the persistent table\n"
+                   "                    (table inet leakguard_guard) that no other process can flush\n");
 }
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"policy-dir", required_argument, NULL, 'p'},
                 {"state-dir", required_argument, NULL, 's'},
+                {"no-tamper-guard", no_argument, NULL, 'G'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {},
         };
         g_autoptr(GPtrArray) dirs = g_ptr_array_new();
         const char *state_dir = NULL;
+        bool tamper_guard = true;
         int c;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -50,6 +56,9 @@ int main(int argc, char **argv) {
                         break;
                 case 's':
                         state_dir = optarg;
+                        break;
+                case 'G':
+                        tamper_guard = false;
                         break;
                 case 'h':
                         usage(stdout);
@@ -84,6 +93,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "leakguardd: %s\n", e->message);
                 return 1;
         }
+        m->tamper_guard = tamper_guard;
         lg_manager_load_policies(m);
         lg_manager_restore(m);
 
@@ -120,6 +130,22 @@ int main(int argc, char **argv) {
                         g_strerror(-k));
                 return 1;
         }
+        /* Foreign changes to our tables are repaired from now on (and one since the restore above
+         * is found by the watcher's first check). */
+        LgWatch *watch = NULL;
+        k = lg_watch_new(event, m, &watch);
+        if (k < 0) {
+                fprintf(stderr, "leakguardd: cannot watch nftables events: %s\n", g_strerror(-k));
+                lg_bus_free(b);
+                return 1;
+        }
+        /* Net events of `log: true` filters: a group another program holds costs only the Blocked
+         * signal (Status says why), never the protection. */
+        LgNetlog *netlog = NULL;
+        g_autofree char *netlog_error = NULL;
+        if (lg_netlog_new(event, LG_LOG_GROUP, &netlog, &netlog_error) < 0)
+                g_warning("net events off: %s", netlog_error);
+        lg_bus_set_netlog(b, netlog, netlog_error);
         g_autofree char *status = g_strdup_printf("READY=1\nSTATUS=%s, %u policies enabled",
                                                   lg_run_state_to_string(m->state), g_hash_table_size(m->enabled));
         sd_notify(0, status);
@@ -127,7 +153,9 @@ int main(int argc, char **argv) {
 
         k = sd_event_loop(event);
         sd_notify(0, "STOPPING=1");
+        lg_watch_free(watch);
         lg_bus_free(b);
+        lg_netlog_free(netlog);
         if (k < 0) {
                 fprintf(stderr, "leakguardd: event loop failed: %s\n", g_strerror(-k));
                 return 1;

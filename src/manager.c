@@ -1,6 +1,7 @@
 #include "manager.h"
 #include "error.h"
 
+#include <malloc.h>
 #include <string.h>
 
 const char *lg_run_state_to_string(LgRunState s) {
@@ -21,14 +22,15 @@ static GHashTable *policy_table_new(void) {
 
 static LgRuleset *kernel_shapes(LgManager *m) {
         LgRuleset *r = g_new0(LgRuleset, 1);
-        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
-        for (int i = 0; i < 2; i++) {
+        const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
+        LgTable **slots[3] = {&r->persistent, &r->dynamic, &r->guard};
+        for (int i = 0; i < 3; i++) {
                 g_autoptr(GError) e = NULL;
                 g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], &e);
                 if (e)
                         g_warning("cannot read table %s: %s", names[i], e->message);
                 if (k)
-                        *(i == 0 ? &r->persistent : &r->dynamic) = lg_kernel_table_shape(k, names[i]);
+                        *slots[i] = lg_kernel_table_shape(k, names[i]);
         }
         return r;
 }
@@ -62,6 +64,7 @@ void lg_manager_free(LgManager *m) {
         lg_nft_free(m->nft);
         g_free(m->state_dir);
         g_free(m->reason);
+        g_free(m->save_error);
         g_free(m);
 }
 
@@ -104,8 +107,15 @@ static GHashTable *load_policy_files(LgManager *m, GString *errors) {
                         const char *file = files->pdata[j];
                         if (g_hash_table_contains(seen, file))
                                 continue;
-                        g_hash_table_add(seen, g_strdup(file));
                         g_autofree char *path = g_build_filename(dir, file, NULL);
+                        /* Bounded: each file may hold LG_MAX_POLICY_FILE_SIZE bytes (docs/limits.md). */
+                        if (g_hash_table_size(seen) >= LG_MAX_POLICY_FILES) {
+                                g_autofree char *esc = g_strescape(path, NULL);
+                                g_string_append_printf(errors, "%s: not loaded, more than %d policy files\n", esc,
+                                                       LG_MAX_POLICY_FILES);
+                                continue;
+                        }
+                        g_hash_table_add(seen, g_strdup(file));
                         g_autoptr(GError) e = NULL;
                         LgPolicy *p = lg_policy_load_file(path, &e);
                         if (!p) {
@@ -181,27 +191,31 @@ GPtrArray *lg_manager_policy_names(LgManager *m) {
 
 /* The transactions that take the kernel from m->applied to `next`: `pre` creates and fills new
  * sets, `tx` changes set elements only where the shape is unchanged (a reconnect), and flushes and
- * re-adds the table otherwise. Both empty when nothing changes. */
-static void write_transaction(LgManager *m, const LgRuleset *next, GString *pre, GString *tx) {
-        const LgTable *cur[2] = {m->applied->persistent, m->applied->dynamic};
-        const LgTable *want[2] = {next->persistent, next->dynamic};
-        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
-        for (int i = 0; i < 2; i++) {
-                if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i]))
-                        lg_table_write_update(want[i], cur[i], tx);
-                else if (want[i] || cur[i]) {
+ * re-adds the table otherwise. Both empty when nothing changes. With `elements_by_netlink`, the
+ * persistent table's element changes are left to lg_nft_update_elements(). */
+static void write_transaction(LgManager *m, const LgRuleset *next, bool elements_by_netlink, GString *pre,
+                              GString *tx) {
+        /* The guard (when there is one) changes in the same transaction as the persistent table. */
+        const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
+        const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
+        const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
+        for (int i = 0; i < 3; i++) {
+                if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i])) {
+                        if (i != 0 || !elements_by_netlink)
+                                lg_table_write_update(want[i], cur[i], tx);
+                } else if (want[i] || cur[i]) {
                         lg_table_write_new_sets(want[i], cur[i], pre);
-                        lg_table_write_replace(want[i], cur[i], names[i], i == 1, tx);
+                        lg_table_write_replace(want[i], cur[i], names[i], i >= 1, tx);
                 }
         }
 }
 
 /* Undoes a `pre` transaction whose main transaction failed: the kernel keeps only what it had. */
 static void drop_new_sets(LgManager *m, const LgRuleset *next) {
-        const LgTable *cur[2] = {m->applied->persistent, m->applied->dynamic};
-        const LgTable *want[2] = {next->persistent, next->dynamic};
+        const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
+        const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
         g_autoptr(GString) undo = g_string_new(NULL);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 3; i++)
                 for (guint j = 0; want[i] && cur[i] && j < want[i]->sets->len; j++) {
                         const LgSet *s = want[i]->sets->pdata[j];
                         if (!lg_table_find_set(cur[i], s->name))
@@ -278,9 +292,16 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         g_autoptr(LgRuleset) next = lg_compile(list, error);
         if (!next)
                 return false;
+        if (m->tamper_guard && next->persistent)
+                next->guard = lg_table_copy(next->persistent, LG_TABLE_GUARD, true, 1);
         g_autoptr(GString) pre = g_string_new(NULL);
         g_autoptr(GString) tx = g_string_new(NULL);
-        write_transaction(m, next, pre, tx);
+        /* A reconnect changes only elements of the persistent table: one netlink batch, unless an
+         * owner-flagged guard must change in the same transaction (only the nft_ctx's socket may
+         * change it). */
+        bool by_netlink = next->persistent && m->applied->persistent && !next->guard && !m->applied->guard &&
+                          lg_table_same_shape(next->persistent, m->applied->persistent);
+        write_transaction(m, next, by_netlink, pre, tx);
         if (pre->len > 0 && !lg_nft_run(m->nft, pre->str, error))
                 return false;
         if (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error)) {
@@ -288,6 +309,8 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                         drop_new_sets(m, next);
                 return false;
         }
+        if (by_netlink && !lg_nft_update_elements(m->nft, next->persistent, m->applied->persistent, error))
+                return false;
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
         lg_ruleset_free(m->applied);
         m->applied = g_steal_pointer(&next);
@@ -298,16 +321,28 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                 /* The kernel already holds the new rules; a failed save leaves the old state on disk,
                  * which a restart would apply: still protected, with the old parameters. */
                 g_autoptr(LgState) st = state_from(m->enabled, m->generation);
-                g_autoptr(GError) e = NULL;
-                if (!lg_state_save(m->state_dir, st, &e))
-                        g_warning("cannot save state: %s", e->message);
+                g_autoptr(GError) e = NULL, e2 = NULL;
+                g_clear_pointer(&m->save_error, g_free);
+                /* The ruleset first: a restart trusts it only when state.ini is unusable, and then
+                 * it should be the newest one there is. */
                 g_autoptr(GString) full = g_string_new(NULL);
                 lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, full);
-                if (!lg_state_save_ruleset(m->state_dir, full->str, &e))
-                        g_warning("cannot save ruleset: %s", e->message);
+                if (!lg_state_save_ruleset(m->state_dir, full->str, &e2))
+                        g_warning("cannot save ruleset: %s", e2->message);
+                if (!lg_state_save(m->state_dir, st, &e)) {
+                        /* Degraded until a save succeeds: what the kernel holds is right, but a
+                         * restart would bring back the policies of an older generation. */
+                        m->save_error = g_strdup_printf("cannot save the state (%s); a restart would restore an "
+                                                        "older set of policies",
+                                                        e->message);
+                        g_warning("%s", m->save_error);
+                }
         }
         lg_manager_verify(m);
         notify_changed(m);
+        /* A change of a large set frees tens of megabytes of text and libnftables' cache; give them
+         * back instead of keeping them as the daemon's idle footprint. */
+        malloc_trim(0);
         return true;
 }
 
@@ -394,10 +429,10 @@ bool lg_manager_verify(LgManager *m) {
         LgRunState before = m->state;
         g_autofree char *before_reason = g_strdup(m->reason);
         g_autoptr(GString) why = g_string_new(NULL);
-        const LgTable *want[2] = {m->applied->persistent, m->applied->dynamic};
-        const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
+        const LgTable *want[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
+        const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
         bool ok = true;
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
                 g_autoptr(GError) e = NULL;
                 g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], &e);
                 if (e) {
@@ -408,6 +443,8 @@ bool lg_manager_verify(LgManager *m) {
         }
         if (!ok)
                 set_state(m, LG_RUN_DEGRADED, why->str);
+        else if (m->save_error)
+                set_state(m, LG_RUN_DEGRADED, m->save_error);
         else
                 set_state(m, g_hash_table_size(m->enabled) ? LG_RUN_PROTECTING : LG_RUN_IDLE, NULL);
         return before != m->state || g_strcmp0(before_reason, m->reason) != 0;

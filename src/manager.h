@@ -36,8 +36,13 @@ struct LgManager {
         guint64 generation;
         LgRunState state;
         char *reason;            /* why degraded, or NULL */
+        char *save_error;        /* the last state save failed (disk full…): degraded until one succeeds */
         LgManagerChanged changed;
         void *changed_userdata;
+        /* Keep a copy of the persistent table in table inet leakguard_guard (flags owner), changed
+         * in the same transactions: other processes can flush or delete the persistent table but
+         * not the guard while the daemon lives, and the persistent table outlives a crash. */
+        bool tamper_guard;
 };
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error);

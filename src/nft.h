@@ -48,3 +48,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgKernelTable, lg_kernel_table_free)
 bool lg_kernel_table_matches(const LgKernelTable *k, const LgTable *t, GString *why);
 /* What the kernel holds, as a table of names only: the `old` of lg_table_write_replace(). */
 LgTable *lg_kernel_table_shape(const LgKernelTable *k, const char *table);
+
+/* Set-element changes of the persistent table from `old` to `t` (lg_table_same_shape() holds) as
+ * one netlink batch, one kernel transaction, encoded here as nftables encodes them. libnftables
+ * 1.0.6 reads every element of every set of the table before any element command (half a second
+ * with a 100,000-element set); a reconnect must not pay for the size of unrelated sets. The
+ * owner-flagged table only accepts changes from the nft_ctx's own socket, so it does not use this. */
+bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GError **error);

@@ -98,7 +98,9 @@ LgValue *lg_value_copy(const LgValue *v) {
 static bool array_equal(GArray *a, GArray *b) {
         if (!a || !b)
                 return a == b;
-        return a->len == b->len && memcmp(a->data, b->data, (size_t) a->len * g_array_get_element_size(a)) == 0;
+        /* An empty GArray's data may be NULL, and memcmp(NULL, …, 0) is undefined behaviour. */
+        return a->len == b->len &&
+               (a->len == 0 || memcmp(a->data, b->data, (size_t) a->len * g_array_get_element_size(a)) == 0);
 }
 
 bool lg_value_equal(const LgValue *a, const LgValue *b) {
@@ -451,12 +453,18 @@ bool lg_parse_string(const char *s, char **ret, GError **error) {
         return true;
 }
 
+guint lg_value_count(const LgValue *v) {
+        if (!lg_type_is_list(v->type))
+                return 1;
+        return v->names ? v->names->len
+               : v->addrs ? v->addrs->len
+               : v->endpoints ? v->endpoints->len
+               : v->ports ? v->ports->len
+                          : 0;
+}
+
 static bool list_full(const LgValue *v, GError **error) {
-        guint len = v->names ? v->names->len
-                    : v->addrs ? v->addrs->len
-                    : v->endpoints ? v->endpoints->len
-                    : v->ports ? v->ports->len
-                               : 0;
+        guint len = lg_value_count(v);
         if (len >= LG_MAX_LIST_ITEMS) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS, "more than %u items in one list",
                             LG_MAX_LIST_ITEMS);

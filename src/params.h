@@ -9,6 +9,7 @@
 
 /* Limits enforced at parse time; see docs/limits.md. */
 #define LG_MAX_LIST_ITEMS   2000000u  /* items in one list value */
+#define LG_MAX_PARAM_ITEMS  2000000u  /* items in all the parameters of one Enable, together */
 #define LG_MAX_STRING_LEN   256u      /* a `string` parameter */
 #define LG_IFNAMSIZ         16        /* IFNAMSIZ, including the terminating NUL */
 
@@ -62,6 +63,8 @@ LgValue *lg_value_new(LgType type);
 void lg_value_free(LgValue *v);
 LgValue *lg_value_copy(const LgValue *v);
 bool lg_value_equal(const LgValue *a, const LgValue *b);
+/* Number of items: list length, 1 for scalars. */
+guint lg_value_count(const LgValue *v);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgValue, lg_value_free)
 
 /* Parsers of one item each; `what` names the item in error messages. */

@@ -256,7 +256,7 @@ bool lg_policy_name_valid(const char *name) {
         return true;
 }
 
-static bool param_name_valid(const char *name) {
+bool lg_param_name_valid(const char *name) {
         size_t n = strlen(name);
         if (n == 0 || n > LG_MAX_NAME_LEN || !(g_ascii_islower(name[0]) || name[0] == '_'))
                 return false;
@@ -395,7 +395,7 @@ static bool parse_param_field(Parser *p, const char *key, yaml_node_t *k, yaml_n
 
 static bool parse_param(Parser *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata) {
         static const char *const known[] = {"type", "description", "default"};
-        if (!param_name_valid(key)) {
+        if (!lg_param_name_valid(key)) {
                 g_autofree char *esc = escaped(k);
                 return fail_at(p, k, "parameter name '%s' is not valid: expected [a-z_][a-z0-9_]*, at most %d characters",
                                esc, LG_MAX_NAME_LEN);
@@ -1152,6 +1152,8 @@ LgPolicy *lg_policy_load_data(const char *data, size_t len, const char *filename
                             LG_MAX_POLICY_FILE_SIZE);
                 return NULL;
         }
+        if (!data) /* an empty buffer may come as NULL; libyaml asserts on it */
+                data = "";
         Parser p = {.filename = filename};
         yaml_parser_t yp;
         yaml_parser_initialize(&yp);
@@ -1281,8 +1283,17 @@ static bool unknown_param(const LgPolicy *p, const char *name, GError **error) {
 GHashTable *lg_policy_bind_params(const LgPolicy *p, GHashTable *given, GError **error) {
         GHashTableIter it;
         gpointer k, v;
+        guint64 items = 0;
         g_hash_table_iter_init(&it, given);
         while (g_hash_table_iter_next(&it, &k, &v)) {
+                /* Each list has its own limit (LG_MAX_LIST_ITEMS); together they have one more, so
+                 * that a policy with many list parameters cannot multiply it. */
+                items += lg_value_count(v);
+                if (items > LG_MAX_PARAM_ITEMS) {
+                        g_set_error(error, LG_ERROR, LG_ERROR_INVALID_PARAMETERS,
+                                    "more than %u items in all parameters together", LG_MAX_PARAM_ITEMS);
+                        return NULL;
+                }
                 const LgParamDecl *d = lg_policy_find_param(p, k);
                 if (!d)
                         return unknown_param(p, k, error), NULL;

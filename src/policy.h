@@ -11,6 +11,7 @@
 #define LG_MAX_POLICY_FILE_SIZE (4 * 1024 * 1024) /* bytes: room for 20,000 one-line filters */
 #define LG_MAX_NAME_LEN 40                   /* policy, sublayer, filter, parameter names */
 #define LG_MAX_FILTERS 20000                 /* filters in one policy */
+#define LG_MAX_POLICY_FILES 256              /* policy files loaded, all directories together */
 
 typedef enum {
         LG_LAYER_CONNECT,
@@ -117,6 +118,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgPolicy, lg_policy_free)
 
 const LgParamDecl *lg_policy_find_param(const LgPolicy *p, const char *name);
 bool lg_policy_name_valid(const char *name);
+bool lg_param_name_valid(const char *name); /* [a-z_][a-z0-9_]*, at most LG_MAX_NAME_LEN */
 /* " (did you mean 'WORD'?)" for the closest of `known`, or "" when none is close. */
 char *lg_suggest(const char *word, const char *const *known, size_t n);
 

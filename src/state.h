@@ -30,6 +30,8 @@ void lg_state_add(LgState *s, const char *policy, GHashTable *params /* name →
  * (unreadable, truncated, garbage, another version): nothing of it is used then. */
 LgState *lg_state_load(const char *dir, GError **error);
 LgState *lg_state_parse(const char *data, size_t len, GError **error);
+/* The file's text (what lg_state_save writes): deterministic, parsed back by lg_state_parse. */
+char *lg_state_to_data(const LgState *s, size_t *len);
 bool lg_state_save(const char *dir, const LgState *s, GError **error);
 
 /* The last applied ruleset text, kept for a start whose saved state no longer compiles. */

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private system bus that uses the project's own dbus policy file, and leakguardd on it inside a
 # network namespace. Source after tests/lib/netns.sh-style setup; everything is removed by lg_bus_cleanup.
 # Needs: SRCDIR, BUILDDIR. Sets: LG_BUS_DIR, DBUS_SYSTEM_BUS_ADDRESS, LG_BUS_PID, LG_DAEMON_PID.
@@ -42,9 +43,9 @@ CONF
   export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$LG_BUS_DIR/system_bus_socket"
 }
 
-# lg_daemon_start NETNS [leakguardd args…]: starts the daemon in NETNS and waits for its READY=1
-# (read from a notify socket of our own, so "ready" means what systemd would see).
-lg_daemon_start() {
+# lg_daemon_spawn NETNS [leakguardd args…]: starts the daemon in NETNS with NOTIFY_SOCKET pointing at a
+# socket of our own whose datagrams are appended, one a line, to $LG_BUS_DIR/notify.log; does not wait.
+lg_daemon_spawn() {
   local ns=$1; shift
   : > "$LG_BUS_DIR/notify.log"
   rm -f "$LG_BUS_DIR/notify.sock"
@@ -57,10 +58,21 @@ with open(sys.argv[2],"a") as f:
 ' "$LG_BUS_DIR/notify.sock" "$LG_BUS_DIR/notify.log" &
   LG_NOTIFY_PID=$!
   for _ in $(seq 100); do [ -S "$LG_BUS_DIR/notify.sock" ] && break; sleep 0.02; done
-  NOTIFY_SOCKET="$LG_BUS_DIR/notify.sock" ip netns exec "$ns" "$BUILDDIR/leakguardd" "$@" \
+  # LG_DAEMON_WRAPPER (words): runs the daemon under a tool, e.g. "valgrind --error-exitcode=99 …"
+  # (tests/kernel/test-valgrind.sh). ip netns exec and valgrind both exec, so the PID is the daemon's.
+  local -a wrap=()
+  read -ra wrap <<<"${LG_DAEMON_WRAPPER:-}"
+  NOTIFY_SOCKET="$LG_BUS_DIR/notify.sock" ip netns exec "$ns" "${wrap[@]}" "$BUILDDIR/leakguardd" "$@" \
     2>>"$LG_BUS_DIR/daemon.log" &
   LG_DAEMON_PID=$!
-  for _ in $(seq 200); do
+}
+
+# lg_daemon_wait_ready: waits for READY=1 of the daemon lg_daemon_spawn started: 10 s at most, or
+# LG_DAEMON_READY_TIMEOUT seconds (120 by default under LG_DAEMON_WRAPPER: valgrind is slow to start).
+lg_daemon_wait_ready() {
+  local t=${LG_DAEMON_READY_TIMEOUT:-10}
+  [ -n "${LG_DAEMON_WRAPPER:-}" ] && t=${LG_DAEMON_READY_TIMEOUT:-120}
+  for _ in $(seq $((t * 20))); do
     grep -q READY=1 "$LG_BUS_DIR/notify.log" && return 0
     kill -0 "$LG_DAEMON_PID" 2>/dev/null || { echo "leakguardd died:"; cat "$LG_BUS_DIR/daemon.log"; return 1; }
     sleep 0.05
@@ -68,11 +80,20 @@ with open(sys.argv[2],"a") as f:
   echo "leakguardd did not become ready"; cat "$LG_BUS_DIR/daemon.log"; return 1
 }
 
+# lg_daemon_start NETNS [leakguardd args…]: starts the daemon in NETNS and waits for its READY=1
+# (read from a notify socket of our own, so "ready" means what systemd would see).
+lg_daemon_start() {
+  lg_daemon_spawn "$@"
+  lg_daemon_wait_ready
+}
+
 lg_daemon_stop() {
   local sig=${1:-TERM}
   if [ -n "${LG_DAEMON_PID:-}" ]; then
     kill -"$sig" "$LG_DAEMON_PID" 2>/dev/null || true
-    wait "$LG_DAEMON_PID" 2>/dev/null || true
+    # The exit status (valgrind's --error-exitcode, a sanitizer's abort) in LG_DAEMON_STATUS.
+    LG_DAEMON_STATUS=0
+    wait "$LG_DAEMON_PID" 2>/dev/null || LG_DAEMON_STATUS=$?
     LG_DAEMON_PID=
   fi
   if [ -n "${LG_NOTIFY_PID:-}" ]; then kill "$LG_NOTIFY_PID" 2>/dev/null || true; wait "$LG_NOTIFY_PID" 2>/dev/null || true; LG_NOTIFY_PID=; fi

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""D-Bus timings for bench/run.sh, on one persistent connection (what a VPN GUI holds).
+
+  client.py enable3 PARAMS_JSON         Enable killswitch, dns-leak, ipv6-leak (+ blocklist if in
+                                        PARAMS_JSON); prints the seconds from first call to last return
+  client.py call POLICY PARAMS_JSON     one Enable; prints its seconds
+  client.py disable NAME…               Disable each
+  client.py status RATE SECONDS PID     Status at RATE calls/s for SECONDS; prints p50 p99 max (ms),
+                                        calls, and the daemon's VmRSS (KiB) before and at the end
+PARAMS_JSON maps policy → {param: value} (or @FILE holding it); strings are sent as s, lists as
+as, bools as b.
+"""
+import json, sys, time
+import dbus
+
+bus = dbus.SystemBus()
+mgr = dbus.Interface(bus.get_object("org.leakguard.LeakGuard1", "/org/leakguard/LeakGuard1"),
+                     "org.leakguard.LeakGuard1.Manager")
+
+def variant(v):
+    if isinstance(v, bool):
+        return dbus.Boolean(v)
+    if isinstance(v, list):
+        return dbus.Array(v, signature="s")
+    return dbus.String(v)
+
+def enable(policy, params):
+    return mgr.Enable(policy, dbus.Dictionary({k: variant(v) for k, v in params.items()}, signature="sv"),
+                      timeout=120)
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+def load(arg):
+    return json.load(open(arg[1:])) if arg.startswith("@") else json.loads(arg)
+
+cmd = sys.argv[1]
+if cmd == "enable3":
+    params = load(sys.argv[2])
+    t = time.perf_counter()
+    for policy in ("blocklist", "killswitch", "dns-leak", "ipv6-leak"):
+        if policy in params:
+            enable(policy, params[policy])
+    print(f"{time.perf_counter() - t:.6f}")
+elif cmd == "call":
+    params = load(sys.argv[3])
+    t = time.perf_counter()
+    enable(sys.argv[2], params)
+    print(f"{time.perf_counter() - t:.6f}")
+elif cmd == "disable":
+    for name in sys.argv[2:]:
+        mgr.Disable(name, timeout=120)
+elif cmd == "status":
+    rate, seconds, pid = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    before = rss(pid)
+    lat = []
+    start = time.perf_counter()
+    n = 0
+    peak = before
+    while time.perf_counter() - start < seconds:
+        due = start + n / rate
+        now = time.perf_counter()
+        if due > now:
+            time.sleep(due - now)
+        t = time.perf_counter()
+        mgr.Status()
+        lat.append((time.perf_counter() - t) * 1000)
+        n += 1
+        if n % 100 == 0:
+            peak = max(peak, rss(pid))
+    lat.sort()
+    achieved = n / (time.perf_counter() - start)
+    print(f"{lat[len(lat) // 2]:.3f} {lat[int(len(lat) * 0.99)]:.3f} {lat[-1]:.3f} {n} {achieved:.0f} {before} {peak}")

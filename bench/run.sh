@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# leakguard's benchmarks (issue 5), one command, not part of the test suite. Everything runs in
+# network namespaces made here, on a private bus; results are ratios measured in one run against a
+# baseline (interleaved repeats, medians, min–max). Writes the table to stdout and bench/out/.
+#
+#   sudo bench/run.sh            # REPEATS=7 SECONDS_PER_RUN=3 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEATS=${REPEATS:-7}
+SECS=${SECONDS_PER_RUN:-3}
+./scripts/install-deps.sh
+command -v iperf3 >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq iperf3 >/dev/null; }
+BUILD_TYPE=Release BUILD_DIR=build-bench ./scripts/build.sh >/dev/null
+export SRCDIR=$PWD BUILDDIR=$PWD/build-bench
+ctl=$BUILDDIR/leakguardctl
+client=(/usr/bin/python3 "$SRCDIR/bench/client.py")
+. tests/lib/bus.sh
+
+out=bench/out; mkdir -p "$out"
+work=$(mktemp -d)
+h=lgbench-h-$$ p=lgbench-p-$$
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  lg_bus_cleanup
+  ip netns del $h 2>/dev/null || true; ip netns del $p 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Host h: uplink eth0 (10.90.0.1) and tunnel wg0 (10.91.0.1), both veths to peer p.
+ip netns add $h; ip netns add $p
+for ns in $h $p; do ip -n $ns link set lo up; done
+ip -n $h link add eth0 type veth peer name eth0 netns $p
+ip -n $h link add wg0 type veth peer name wg0 netns $p
+ip -n $h addr add 10.90.0.1/24 dev eth0; ip -n $p addr add 10.90.0.2/24 dev eth0
+ip -n $h addr add 10.91.0.1/24 dev wg0; ip -n $p addr add 10.91.0.2/24 dev wg0
+for ns in $h $p; do ip -n $ns link set eth0 up; ip -n $ns link set wg0 up; done
+NH="ip netns exec $h"
+
+python3 bench/gen-policy.py "$work" 1 100000 # nets.txt: 100,000 prefixes (IPv4 and IPv6)
+policies="$work/policies"; mkdir -p "$policies"
+cp policy/*.yaml bench/policies/blocklist.yaml "$policies/"
+nets_json=$(python3 -c 'import json,sys; print(json.dumps([l.strip() for l in open(sys.argv[1]) if l.strip()]))' "$work/nets.txt")
+P3='{"killswitch":{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]},"dns-leak":{"tunnel":"wg0","resolvers":["10.91.0.2"]},"ipv6-leak":{}}'
+P4=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["blocklist"]={"nets":json.load(open(sys.argv[2]))}; print(json.dumps(d))' "$P3" <(echo "$nets_json"))
+echo "$P4" > "$work/p4.json"
+"$ctl" compile policy/killswitch.yaml policy/dns-leak.yaml policy/ipv6-leak.yaml tunnel=wg0 \
+  killswitch.servers=10.90.0.2:51820/udp resolvers=10.91.0.2 > "$work/three.nft"
+"$ctl" compile "$policies"/blocklist.yaml policy/killswitch.yaml policy/dns-leak.yaml policy/ipv6-leak.yaml \
+  tunnel=wg0 killswitch.servers=10.90.0.2:51820/udp resolvers=10.91.0.2 "nets=@$work/nets.txt" > "$work/four.nft"
+
+lg_bus_start 2>/dev/null
+state=$work/state; mkdir -p "$state"
+lg_daemon_start $h --policy-dir "$policies" --state-dir "$state"
+DPID=$(pgrep -P "$LG_DAEMON_PID" leakguardd || echo "$LG_DAEMON_PID")
+[ -r /proc/$DPID/status ] || DPID=$LG_DAEMON_PID
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+disable_all() { "${client[@]}" disable blocklist killswitch dns-leak ipv6-leak; }
+nft_fresh() { $NH nft delete table inet leakguard 2>/dev/null || true; }
+
+# stats FILE → "median min max"
+stats() { sort -g "$1" | awk '{v[NR]=$1} END {printf "%.6f %.6f %.6f\n", v[int((NR+1)/2)], v[1], v[NR]}'; }
+row() { # row LABEL FILE BASEFILE UNIT TARGET
+  read -r m lo hi < <(stats "$2"); read -r bm blo bhi < <(stats "$3")
+  python3 - "$1" "$m" "$lo" "$hi" "$bm" "$blo" "$bhi" "$4" "$5" <<'PY'
+import sys
+label, m, lo, hi, bm, blo, bhi, unit, target = sys.argv[1], *map(float, sys.argv[2:8]), sys.argv[8], sys.argv[9]
+k = 1000 if unit == "ms" else 1
+print(f"| {label} | {m*k:.2f} ({lo*k:.2f}–{hi*k:.2f}) | {bm*k:.2f} ({blo*k:.2f}–{bhi*k:.2f}) | {m/bm:.2f}× | {target} |")
+PY
+}
+
+echo "# measuring: $REPEATS interleaved repeats" >&2
+: > "$work/e3" ; : > "$work/b3"; : > "$work/e4"; : > "$work/b4"; : > "$work/rc"; : > "$work/brc"
+for i in $(seq "$REPEATS"); do
+  disable_all; nft_fresh
+  "${client[@]}" enable3 "$P3" >> "$work/e3"
+  disable_all; nft_fresh
+  t $NH nft -f "$work/three.nft" >> "$work/b3"; nft_fresh
+  disable_all; nft_fresh
+  "${client[@]}" enable3 "@$work/p4.json" >> "$work/e4"
+  disable_all; nft_fresh
+  t $NH nft -f "$work/four.nft" >> "$work/b4"; nft_fresh
+done
+
+# Reconnect: everything (with the 100,000-prefix set) enabled; Enable killswitch again with another
+# server and tunnel. Baseline: nft -f of exactly those set-element changes.
+disable_all; nft_fresh
+"${client[@]}" enable3 "@$work/p4.json" >/dev/null
+ip -n $h link add wg1 type veth peer name wg1p; ip -n $h link set wg1 up
+S=s.killswitch.killswitch.vpn-servers.remote.ep4 I=s.killswitch.killswitch.tunnel.interface
+for i in $(seq "$REPEATS"); do
+  "${client[@]}" call killswitch '{"tunnel":"wg1","servers":["10.90.0.3:51820/udp"]}' >> "$work/rc"
+  "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >> "$work/rc"
+  printf 'delete element inet leakguard %s { 10.90.0.2 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.3 . udp . 51820 }\ndelete element inet leakguard %s { "wg0" }\nadd element inet leakguard %s { "wg1" }\n' $S $S $I $I > "$work/up1.nft"
+  printf 'delete element inet leakguard %s { 10.90.0.3 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.2 . udp . 51820 }\ndelete element inet leakguard %s { "wg1" }\nadd element inet leakguard %s { "wg0" }\n' $S $S $I $I > "$work/up2.nft"
+  t $NH nft -f "$work/up1.nft" >> "$work/brc"
+  t $NH nft -f "$work/up2.nft" >> "$work/brc"
+done
+# Back to what the daemon believes, then check it agrees with the kernel.
+"${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >/dev/null
+
+# Status at 1,000 calls/s, and memory.
+idle_rss=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+read -r s50 s99 smax scalls srate srss0 srss1 < <("${client[@]}" status 1000 5 "$DPID")
+
+# Throughput: iperf3 over wg0 with no ruleset, with leakguard (3 policies + 100,000-prefix
+# blocklist consulted by every packet), and with one rule per address (100,000 rules).
+ip netns exec $p iperf3 -s -D -B 10.91.0.2 --pidfile "$work/iperf.pid" >/dev/null
+sleep 0.5; pids+=("$(cat "$work/iperf.pid")")
+python3 - "$work/nets.txt" > "$work/naive.nft" <<'PY'
+import sys
+print("table inet naive {\n chain out {\n  type filter hook output priority filter; policy accept;")
+for l in open(sys.argv[1]):
+    l = l.strip()
+    if l:
+        print(f"  {'ip6' if ':' in l else 'ip'} daddr {l} drop")
+print(" }\n}")
+PY
+tcp() { $NH iperf3 -c 10.91.0.2 -t "$SECS" -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'; }
+udp() { $NH iperf3 -c 10.91.0.2 -u -b 0 -l 22 -t "$SECS" -J | python3 -c '
+import json,sys; s=json.load(sys.stdin)["end"]["sum"]; print(s["packets"]*(1-s["lost_percent"]/100)/s["seconds"])'; }
+mode() {
+  case $1 in
+    none) disable_all; nft_fresh; $NH nft delete table inet naive 2>/dev/null || true ;;
+    leakguard) $NH nft delete table inet naive 2>/dev/null || true
+      "${client[@]}" enable3 "@$work/p4.json" >/dev/null
+      ;;
+    naive) disable_all; nft_fresh; $NH nft -f "$work/naive.nft" ;;
+  esac
+}
+for m in none leakguard naive; do : > "$work/tcp-$m"; : > "$work/udp-$m"; done
+for i in $(seq 3); do
+  for m in none leakguard naive; do
+    mode $m
+    tcp >> "$work/tcp-$m"; udp >> "$work/udp-$m"
+  done
+done
+mode none
+
+# Start to READY=1 with saved state of the three policies, vs nft -f of the same ruleset.
+"${client[@]}" enable3 "$P3" >/dev/null
+lg_daemon_stop TERM
+: > "$work/ready"; : > "$work/bready"
+for i in $(seq "$REPEATS"); do
+  /usr/bin/python3 - "$h" "$BUILDDIR/leakguardd" "$policies" "$state" >> "$work/ready" <<'PY'
+import os, socket, subprocess, sys, tempfile, time
+ns, daemon, pol, st = sys.argv[1:5]
+d = tempfile.mkdtemp(); path = os.path.join(d, "notify")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+t = time.perf_counter()
+p = subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", daemon, "--policy-dir", pol, "--state-dir", st],
+                     env=env, stderr=subprocess.DEVNULL)
+while b"READY=1" not in s.recv(4096):
+    pass
+print(f"{time.perf_counter() - t:.6f}")
+p.terminate(); p.wait()
+PY
+  $NH nft delete table inet leakguard 2>/dev/null || true
+  t nsenter --net=/run/netns/$h nft -f "$work/three.nft" >> "$work/bready"
+done
+
+med() { stats "$1" | awk '{print $1}'; }
+{
+  echo "## leakguard benchmarks — $(date -u +%F), $(nproc) cores, kernel $(uname -r), nftables $(nft --version | awk '{print $2}'), Release build"
+  echo
+  echo "Medians of $REPEATS interleaved repeats (min–max); ratio = leakguard median / baseline median."
+  echo
+  echo "| figure | leakguard ms | baseline ms | ratio | target |"
+  echo "|---|---|---|---|---|"
+  row "Enable killswitch + dns-leak + ipv6-leak (3 calls) vs nft -f of the same ruleset" "$work/e3" "$work/b3" ms "≤ 1.2×"
+  row "same + blocklist with a 100,000-prefix parameter (4 calls) vs nft -f" "$work/e4" "$work/b4" ms "≤ 1.2×, < 200 ms"
+  row "reconnect: Enable killswitch with another server and tunnel, 100,000-prefix set loaded, vs nft -f of the element changes" "$work/rc" "$work/brc" ms "≤ 5 ms"
+  row "start to READY=1 with saved state (3 policies) vs nft -f of the same ruleset" "$work/ready" "$work/bready" ms "< 50 ms"
+  echo
+  echo "| throughput over a veth pair (3 runs of ${SECS} s, medians) | no ruleset | leakguard (3 policies + 100,000-prefix set) | one rule per address (100,000 rules) | leakguard / none | naive / none |"
+  echo "|---|---|---|---|---|---|"
+  python3 - "$(med "$work/tcp-none")" "$(med "$work/tcp-leakguard")" "$(med "$work/tcp-naive")" "TCP Gbit/s" <<'PY'
+import sys
+n, l, v, what = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+print(f"| {what} | {n:.2f} | {l:.2f} | {v:.3f} | {l/n*100:.1f}% | {v/n*100:.2f}% |")
+PY
+  python3 - "$(med "$work/udp-none")" "$(med "$work/udp-leakguard")" "$(med "$work/udp-naive")" "UDP 64-byte packets/s" <<'PY'
+import sys
+n, l, v, what = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+print(f"| {what} | {n:,.0f} | {l:,.0f} | {v:,.0f} | {l/n*100:.1f}% | {v/n*100:.2f}% |")
+PY
+  echo
+  echo "| daemon | value | target |"
+  echo "|---|---|---|"
+  echo "| resident memory idle (3 policies + 100,000-prefix set enabled) | ${idle_rss} KiB | < 8 MB idle |"
+  echo "| resident memory while serving Status at ${srate}/s (peak) | ${srss1} KiB | |"
+  echo "| Status latency p50 / p99 / max at ${srate} calls/s (${scalls} calls) | ${s50} / ${s99} / ${smax} ms | p99 < 2 ms |"
+} | tee "$out/results.md"

@@ -1,0 +1,364 @@
+/* Why libmnl and not a raw AF_NETLINK socket: libnftables already links libmnl (Debian's
+ * libnftables1 depends on libmnl0), so the daemon gains no new run-time library, and libmnl's
+ * attribute walker checks every attribute's length against the message before we read it:
+ * kernel messages parsed by hand are where such code usually goes wrong. Everything else here is
+ * plain netlink: one socket, subscribed to NFNLGRP_NFTABLES, read when sd-event says it is
+ * readable. No timer polls the kernel.
+ *
+ * Telling our own changes from foreign ones: every nftables event carries, as nlmsg_pid, the
+ * netlink port id of the socket that sent the transaction. The manager keeps one nftables
+ * context (one socket) for its whole life (DESIGN.md §1), so its port id is found once, by
+ * looking at this process's own NETLINK_NETFILTER sockets. The NEWGEN event that ends every
+ * transaction also names the committing process (NFTA_GEN_PROC_PID, a pid of the initial pid
+ * namespace); it is used for the log, and as a second, independent sign of "ours" when the daemon
+ * runs in the initial pid namespace. */
+#include "watch.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A foreign change that verification cannot see (set elements, the text of a rule) is repaired
+ * at most this often, so that a misattributed event can never turn into a busy loop. */
+#define FORCED_REPAIR_INTERVAL_USEC (1000 * 1000)
+/* Room for bursts: our own transactions of 100,000 set elements send one event per element. */
+#define RCVBUF_BYTES (8 * 1024 * 1024)
+
+struct LgWatch {
+        LgManager *m;
+        struct mnl_socket *nl;
+        sd_event *event;
+        sd_event_source *io;
+        sd_event_source *timer; /* a rate-limited forced repair, when one waits */
+        GArray *own_portids;    /* guint32: this process's NETLINK_NETFILTER sockets */
+        /* The transaction being read: its object events come first, then NEWGEN ends it. */
+        bool batch_touched;     /* it changed one of our tables */
+        bool batch_unknown;     /* it held events we could not attribute to a table */
+        guint32 batch_portid;
+        char *batch_what;       /* the first change to our tables, for the log */
+        guint64 last_forced;    /* CLOCK_MONOTONIC µs of the last forced repair */
+        char *pending_reason;   /* the reason of the forced repair the timer will make */
+        LgWatchStats stats;
+};
+
+static const char *const our_tables[] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
+
+static void notify(LgManager *m) {
+        if (m->changed)
+                m->changed(m, m->changed_userdata);
+}
+
+/* The manager runs on the last saved ruleset when the saved state no longer applies
+ * (lg_manager_restore): it has nothing enabled and does not know what the kernel should hold, so
+ * a "repair" would delete the rules it deliberately kept. Foreign changes are logged only then;
+ * the next Enable (or a restart) makes the kernel known again. */
+static bool manager_in_fallback(LgManager *m) {
+        return g_hash_table_size(m->enabled) == 0 && (m->applied->persistent || m->applied->dynamic);
+}
+
+static void set_degraded(LgManager *m, const char *reason) {
+        g_warning("degraded: %s", reason);
+        g_free(m->reason);
+        m->reason = g_strdup(reason);
+        m->state = LG_RUN_DEGRADED;
+}
+
+static void repair(LgWatch *w) {
+        g_autoptr(GError) e = NULL;
+        w->stats.repairs++;
+        if (!lg_manager_repair(w->m, &e)) {
+                /* The kernel refused: the state stays degraded (already announced) and the next
+                 * event, or Enable, tries again. */
+                g_warning("cannot repair the tables: %s", e->message);
+                return;
+        }
+        g_message("tables repaired: %s, generation %" G_GUINT64_FORMAT, lg_run_state_to_string(w->m->state),
+                  w->m->generation);
+}
+
+static guint64 now_usec(void) {
+        return g_get_monotonic_time();
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        LgWatch *w = userdata;
+        g_autofree char *reason = g_steal_pointer(&w->pending_reason);
+        w->timer = sd_event_source_unref(w->timer);
+        if (!reason || manager_in_fallback(w->m))
+                return 0;
+        w->last_forced = now_usec();
+        set_degraded(w->m, reason);
+        notify(w->m);
+        repair(w);
+        return 0;
+}
+
+/* Something changed our tables behind our back, or events were lost (`reason` says which). */
+static void check(LgWatch *w, const char *reason, bool force) {
+        LgManager *m = w->m;
+        if (manager_in_fallback(m)) {
+                g_warning("%s; not repaired: running on the last saved ruleset, what should be in the kernel "
+                          "is unknown until the next Enable",
+                          reason);
+                return;
+        }
+        bool changed = lg_manager_verify(m);
+        if (m->state != LG_RUN_DEGRADED) {
+                /* Verification compares chains, rule counts and set names; a foreign change of set
+                 * elements or of a rule's text passes it, so a foreign change is repaired anyway. */
+                if (!force) {
+                        if (changed)
+                                notify(m);
+                        return;
+                }
+                guint64 now = now_usec();
+                if (w->last_forced && now - w->last_forced < FORCED_REPAIR_INTERVAL_USEC) {
+                        if (changed)
+                                notify(m);
+                        g_free(w->pending_reason);
+                        w->pending_reason = g_strdup(reason);
+                        if (!w->timer &&
+                            sd_event_add_time(w->event, &w->timer, CLOCK_MONOTONIC,
+                                              w->last_forced + FORCED_REPAIR_INTERVAL_USEC, 0, on_timer, w) < 0)
+                                g_warning("cannot schedule a repair");
+                        return;
+                }
+                w->last_forced = now;
+                set_degraded(m, reason);
+                changed = true;
+        }
+        if (changed)
+                notify(m);
+        repair(w);
+}
+
+static void find_own_portids(LgWatch *w);
+
+static bool portid_known(const LgWatch *w, guint32 portid) {
+        for (guint i = 0; i < w->own_portids->len; i++)
+                if (g_array_index(w->own_portids, guint32, i) == portid)
+                        return true;
+        return false;
+}
+
+/* A netlink socket gets its port id when it first sends (autobind), so the nftables context's is
+ * known only after its first transaction: an unknown port id makes us look again. */
+static bool is_own_portid(LgWatch *w, guint32 portid) {
+        if (portid_known(w, portid))
+                return true;
+        find_own_portids(w);
+        return portid_known(w, portid);
+}
+
+static const char *event_name(int type) {
+        switch (type) {
+        case NFT_MSG_NEWTABLE: return "add table";
+        case NFT_MSG_DELTABLE: return "delete table";
+        case NFT_MSG_NEWCHAIN: return "add chain";
+        case NFT_MSG_DELCHAIN: return "delete chain";
+        case NFT_MSG_NEWRULE: return "add rule";
+        case NFT_MSG_DELRULE: return "delete rule";
+        case NFT_MSG_NEWSET: return "add set";
+        case NFT_MSG_DELSET: return "delete set";
+        case NFT_MSG_NEWSETELEM: return "add element";
+        case NFT_MSG_DELSETELEM: return "delete element";
+        case NFT_MSG_NEWOBJ: return "add object";
+        case NFT_MSG_DELOBJ: return "delete object";
+        case NFT_MSG_NEWFLOWTABLE: return "add flowtable";
+        case NFT_MSG_DELFLOWTABLE: return "delete flowtable";
+        default: return "change";
+        }
+}
+
+typedef struct {
+        const struct nlattr *tb[NFTA_GEN_MAX + 1];
+} Attrs;
+
+static int attr_cb(const struct nlattr *a, void *data) {
+        Attrs *t = data;
+        int type = mnl_attr_get_type(a);
+        if (type > NFTA_GEN_MAX)
+                return MNL_CB_OK;
+        t->tb[type] = a;
+        return MNL_CB_OK;
+}
+
+static void batch_reset(LgWatch *w) {
+        w->batch_touched = w->batch_unknown = false;
+        w->batch_portid = 0;
+        g_clear_pointer(&w->batch_what, g_free);
+}
+
+static int on_message(const struct nlmsghdr *nlh, void *data) {
+        LgWatch *w = data;
+        if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+                return MNL_CB_OK;
+        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+                return MNL_CB_OK;
+        int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+        const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+        Attrs t = {{0}};
+        if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &t) < 0)
+                t = (Attrs){{0}};
+
+        if (type != NFT_MSG_NEWGEN) {
+                /* In every nftables object message (table, chain, rule, set, element, object,
+                 * flowtable; also the DESTROY* kinds newer kernels send) attribute 1 is the name of
+                 * the table the object belongs to. */
+                const struct nlattr *name = t.tb[NFTA_TABLE_NAME];
+                if (!name || mnl_attr_validate(name, MNL_TYPE_NUL_STRING) < 0) {
+                        w->batch_unknown = true;
+                        return MNL_CB_OK;
+                }
+                if (g->nfgen_family != NFPROTO_INET)
+                        return MNL_CB_OK;
+                const char *table = mnl_attr_get_str(name);
+                for (size_t i = 0; i < G_N_ELEMENTS(our_tables); i++)
+                        if (g_str_equal(table, our_tables[i])) {
+                                if (!w->batch_touched)
+                                        w->batch_what = g_strdup_printf("%s in table inet %s", event_name(type), table);
+                                w->batch_touched = true;
+                                w->batch_portid = nlh->nlmsg_pid;
+                        }
+                return MNL_CB_OK;
+        }
+
+        /* NEWGEN: the transaction is complete. */
+        guint32 pid = 0;
+        const char *comm = "?";
+        if (t.tb[NFTA_GEN_PROC_PID] && mnl_attr_validate(t.tb[NFTA_GEN_PROC_PID], MNL_TYPE_U32) >= 0)
+                pid = ntohl(mnl_attr_get_u32(t.tb[NFTA_GEN_PROC_PID]));
+        if (t.tb[NFTA_GEN_PROC_NAME] && mnl_attr_validate(t.tb[NFTA_GEN_PROC_NAME], MNL_TYPE_NUL_STRING) >= 0)
+                comm = mnl_attr_get_str(t.tb[NFTA_GEN_PROC_NAME]);
+        if ((w->batch_touched || w->batch_unknown) && !is_own_portid(w, nlh->nlmsg_pid) &&
+            !(pid != 0 && pid == (guint32) getpid())) {
+                w->stats.foreign_changes++;
+                g_autofree char *reason = g_strdup_printf("%s[%u] changed our rules (%s)", comm, pid,
+                                                          w->batch_what ? w->batch_what : "unrecognised event");
+                g_message("%s", reason);
+                /* Unrecognised events may not concern us at all: verify, and repair only what
+                 * differs. A change known to touch our tables is repaired in any case. */
+                bool touched = w->batch_touched;
+                batch_reset(w);
+                check(w, reason, touched);
+        }
+        batch_reset(w);
+        return MNL_CB_OK;
+}
+
+static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        LgWatch *w = userdata;
+        /* Large enough for any skb the kernel multicasts (nf_tables batches events up to one page). */
+        static char buf[65536];
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        if (errno == ENOBUFS) {
+                                /* Events were lost (the buffer overflowed, e.g. during a huge
+                                 * transaction): we cannot tell whose they were, so verify. A forced
+                                 * repair here could overflow the buffer again with its own events. */
+                                w->stats.overruns++;
+                                batch_reset(w);
+                                check(w, "nftables events were lost (receive buffer overrun)", false);
+                                continue;
+                        }
+                        g_warning("reading nftables events: %s", g_strerror(errno));
+                        return 0;
+                }
+                if (mnl_cb_run(buf, n, 0, 0, on_message, w) < 0 && errno != ENOENT)
+                        g_debug("malformed nftables event: %s", g_strerror(errno));
+        }
+}
+
+/* The port ids of this process's NETLINK_NETFILTER sockets: the manager's nftables context, and
+ * (harmless) our own. */
+static void find_own_portids(LgWatch *w) {
+        g_array_set_size(w->own_portids, 0);
+        g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+                int fd = atoi(name);
+                struct stat st;
+                int domain = 0, proto = 0;
+                socklen_t len = sizeof(int);
+                if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+                        continue;
+                if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK)
+                        continue;
+                len = sizeof(int);
+                if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 || proto != NETLINK_NETFILTER)
+                        continue;
+                struct sockaddr_nl sa = {0};
+                len = sizeof(sa);
+                if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 || sa.nl_pid == 0)
+                        continue;
+                guint32 portid = sa.nl_pid;
+                g_array_append_val(w->own_portids, portid);
+        }
+}
+
+void lg_watch_free(LgWatch *w) {
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->io);
+        sd_event_source_disable_unref(w->timer);
+        sd_event_unref(w->event);
+        if (w->nl)
+                mnl_socket_close(w->nl);
+        g_array_unref(w->own_portids);
+        g_free(w->batch_what);
+        g_free(w->pending_reason);
+        g_free(w);
+}
+
+int lg_watch_new(sd_event *event, LgManager *m, LgWatch **ret) {
+        LgWatch *w = g_new0(LgWatch, 1);
+        w->m = m;
+        w->event = sd_event_ref(event);
+        w->own_portids = g_array_new(FALSE, FALSE, sizeof(guint32));
+        int k = 0;
+        w->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                k = -errno;
+        int group = NFNLGRP_NFTABLES;
+        if (k == 0 && mnl_socket_setsockopt(w->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+                k = -errno;
+        if (k < 0) {
+                lg_watch_free(w);
+                return k;
+        }
+        int fd = mnl_socket_get_fd(w->nl);
+        int size = RCVBUF_BYTES;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        k = sd_event_add_io(event, &w->io, fd, EPOLLIN, on_readable, w);
+        if (k < 0) {
+                lg_watch_free(w);
+                return k;
+        }
+        find_own_portids(w);
+        /* Subscribed: a change from now on is seen. One made before (between restore and now) is
+         * found by verifying once. */
+        check(w, "the kernel differs from what should be there at start-up", false);
+        *ret = w;
+        return 0;
+}
+
+void lg_watch_get_stats(const LgWatch *w, LgWatchStats *ret) {
+        *ret = w->stats;
+}
