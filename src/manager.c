@@ -192,16 +192,23 @@ GPtrArray *lg_manager_policy_names(LgManager *m) {
 /* The transactions that take the kernel from m->applied to `next`: `pre` creates and fills new
  * sets, `tx` changes set elements only where the shape is unchanged (a reconnect), and flushes and
  * re-adds the table otherwise. Both empty when nothing changes. With `elements_by_netlink`, the
- * persistent table's element changes are left to lg_nft_update_elements(). */
+ * element changes of the persistent table and its guard are left to lg_nft_update_elements(). */
 static void write_transaction(LgManager *m, const LgRuleset *next, bool elements_by_netlink, GString *pre,
                               GString *tx) {
         /* The guard (when there is one) changes in the same transaction as the persistent table. */
         const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
         const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
         const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
+        if (cur[2] && !cur[2]->owner) {
+                /* We only ever make the guard with flags owner, and an owner's table goes with it: one
+                 * without the flag was made by someone else. A table cannot gain the flag, so it is
+                 * deleted and made anew in the same transaction. */
+                g_string_append_printf(tx, "delete table inet %s\n", LG_TABLE_GUARD);
+                cur[2] = NULL;
+        }
         for (int i = 0; i < 3; i++) {
                 if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i])) {
-                        if (i != 0 || !elements_by_netlink)
+                        if (i == 1 || !elements_by_netlink) /* the dynamic table: always as text */
                                 lg_table_write_update(want[i], cur[i], tx);
                 } else if (want[i] || cur[i]) {
                         lg_table_write_new_sets(want[i], cur[i], pre);
@@ -296,11 +303,14 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                 next->guard = lg_table_copy(next->persistent, LG_TABLE_GUARD, true, 1);
         g_autoptr(GString) pre = g_string_new(NULL);
         g_autoptr(GString) tx = g_string_new(NULL);
-        /* A reconnect changes only elements of the persistent table: one netlink batch, unless an
-         * owner-flagged guard must change in the same transaction (only the nft_ctx's socket may
-         * change it). */
-        bool by_netlink = next->persistent && m->applied->persistent && !next->guard && !m->applied->guard &&
-                          lg_table_same_shape(next->persistent, m->applied->persistent);
+        /* A reconnect changes only elements of the persistent table (and of its guard, which must
+         * change in the same transaction): one netlink batch. */
+        bool by_netlink = next->persistent && m->applied->persistent &&
+                          lg_table_same_shape(next->persistent, m->applied->persistent) &&
+                          (!next->guard && !m->applied->guard
+                                   ? true
+                                   : next->guard && m->applied->guard && m->nft->ctx_fd >= 0 &&
+                                             lg_table_same_shape(next->guard, m->applied->guard));
         write_transaction(m, next, by_netlink, pre, tx);
         if (pre->len > 0 && !lg_nft_run(m->nft, pre->str, error))
                 return false;
@@ -309,8 +319,12 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                         drop_new_sets(m, next);
                 return false;
         }
-        if (by_netlink && !lg_nft_update_elements(m->nft, next->persistent, m->applied->persistent, error))
-                return false;
+        if (by_netlink) {
+                const LgTable *want[2] = {next->persistent, next->guard};
+                const LgTable *have[2] = {m->applied->persistent, m->applied->guard};
+                if (!lg_nft_update_elements(m->nft, want, have, next->guard ? 2 : 1, error))
+                        return false;
+        }
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
         lg_ruleset_free(m->applied);
         m->applied = g_steal_pointer(&next);
@@ -568,6 +582,10 @@ static void restore_fallback(LgManager *m, const char *why) {
                         g_warning("no saved ruleset to fall back to: %s", e->message);
         }
         g_autofree char *reason = g_strdup_printf("%s; keeping what the kernel holds", why);
+        /* Kept until a save succeeds: a later lg_manager_verify() (the tamper watcher's) finds the
+         * kernel as "applied" says and must not report idle while the saved state is unusable. */
+        g_free(m->save_error);
+        m->save_error = g_strdup(reason);
         set_state(m, LG_RUN_DEGRADED, reason);
         notify_changed(m);
 }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -17,7 +19,27 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <string.h>
 
+/* This process's NETLINK_NETFILTER sockets. */
+static GArray *netfilter_fds(void) {
+        GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));
+        g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+                int fd = atoi(name), domain = 0, proto = 0;
+                socklen_t len = sizeof domain;
+                if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK)
+                        continue;
+                len = sizeof proto;
+                if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 && proto == NETLINK_NETFILTER)
+                        g_array_append_val(fds, fd);
+        }
+        return fds;
+}
+
 LgNft *lg_nft_new(bool dry_run, GError **error) {
+        /* The context opens its one netlink socket when it is made; libnftables has no call that
+         * returns it, so it is the one new NETLINK_NETFILTER socket (or unknown, -1). */
+        g_autoptr(GArray) before = netfilter_fds();
         /* nft_ctx_new() exit()s if it cannot open its netlink socket: callers run with AF_NETLINK allowed. */
         struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx) {
@@ -30,6 +52,18 @@ LgNft *lg_nft_new(bool dry_run, GError **error) {
         LgNft *n = g_new0(LgNft, 1);
         n->ctx = ctx;
         n->dry_run = dry_run;
+        n->ctx_fd = -1;
+        g_autoptr(GArray) after = netfilter_fds();
+        for (guint i = 0; i < after->len; i++) {
+                int fd = g_array_index(after, int, i);
+                bool old = false;
+                for (guint j = 0; j < before->len; j++)
+                        old |= g_array_index(before, int, j) == fd;
+                if (!old)
+                        n->ctx_fd = n->ctx_fd == -1 ? fd : -2;
+        }
+        if (n->ctx_fd < 0)
+                n->ctx_fd = -1;
         return n;
 }
 
@@ -176,6 +210,8 @@ static int on_rule(const struct nlmsghdr *nlh, void *data) {
 static int dump(struct mnl_socket *nl, uint16_t type, const char *table, mnl_cb_t cb, DumpCtx *d) {
         static uint32_t last_seq;
         char buf[MNL_SOCKET_BUFFER_SIZE];
+        /* All of it defined: the request's padding is sent too, and valgrind checks every byte. */
+        memset(buf, 0, sizeof buf);
         uint32_t seq = ++last_seq;
         struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP, seq);
         if (type == NFT_MSG_GETRULE) {
@@ -397,36 +433,54 @@ static bool add_kernel_elements(struct nftnl_set *s, const char *type, const cha
 
 #define ELEMS_PER_MESSAGE 256
 
-bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GError **error) {
-        /* One message per ELEMS_PER_MESSAGE elements; each element needs well under 256 bytes. */
-        size_t total = 0;
+bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable *const *have, size_t count,
+                            GError **error) {
+        size_t total = 0, nsets = 0;
+        bool owner = false;
+        /* Per table, per set: the elements to delete and to add. */
         g_autoptr(GPtrArray) dels = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
         g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        for (guint i = 0; i < t->sets->len; i++) {
-                const LgSet *s = t->sets->pdata[i];
-                GPtrArray *del = g_ptr_array_new(), *add = g_ptr_array_new();
-                lg_set_diff(s, lg_table_find_set(old, s->name), del, add);
-                total += del->len + add->len;
-                g_ptr_array_add(dels, del);
-                g_ptr_array_add(adds, add);
-        }
+        g_autoptr(GPtrArray) sets = g_ptr_array_new();
+        g_autoptr(GPtrArray) tables = g_ptr_array_new();
+        for (size_t t = 0; t < count; t++)
+                for (guint i = 0; i < want[t]->sets->len; i++) {
+                        const LgSet *s = want[t]->sets->pdata[i];
+                        GPtrArray *del = g_ptr_array_new(), *add = g_ptr_array_new();
+                        lg_set_diff(s, lg_table_find_set(have[t], s->name), del, add);
+                        total += del->len + add->len;
+                        g_ptr_array_add(dels, del);
+                        g_ptr_array_add(adds, add);
+                        g_ptr_array_add(sets, (gpointer) s);
+                        g_ptr_array_add(tables, (gpointer) want[t]);
+                        owner |= want[t]->owner;
+                        nsets++;
+                }
         if (total == 0)
                 return true;
-        size_t size = 2 * MNL_SOCKET_BUFFER_SIZE + (total * 2 / ELEMS_PER_MESSAGE + 2 * t->sets->len) * 1024 +
+        if (owner && n->ctx_fd < 0) {
+                g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED,
+                            "the nftables context's socket is unknown, so an owner-flagged table cannot be changed");
+                return false;
+        }
+        /* One message per ELEMS_PER_MESSAGE elements; each element needs well under 256 bytes. */
+        size_t size = 2 * MNL_SOCKET_BUFFER_SIZE + (total * 2 / ELEMS_PER_MESSAGE + 2 * nsets) * 1024 +
                       total * 2 * 256;
         g_autofree char *buf = g_malloc(size);
         struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, size);
-        uint32_t seq = (uint32_t) time(NULL), first = seq;
+        /* Sequence numbers apart from the context's own (small, counting up from its creation). */
+        static uint32_t next_seq = 0x40000000;
+        uint32_t seq = next_seq, first = seq;
         nftnl_batch_begin(mnl_nlmsg_batch_current(batch), seq++);
         mnl_nlmsg_batch_next(batch);
         bool ok = true;
         for (int pass = 0; pass < 2 && ok; pass++) /* deletions first, as in the text form */
-                for (guint i = 0; i < t->sets->len && ok; i++) {
-                        const LgSet *set = t->sets->pdata[i];
+                for (guint i = 0; i < nsets && ok; i++) {
+                        const LgSet *set = sets->pdata[i];
+                        const LgTable *table = tables->pdata[i];
                         GPtrArray *elems = (pass == 0 ? dels : adds)->pdata[i];
                         for (guint from = 0; from < elems->len && ok; from += ELEMS_PER_MESSAGE) {
                                 struct nftnl_set *s = nftnl_set_alloc();
-                                nftnl_set_set_str(s, NFTNL_SET_TABLE, t->name);
+                                nftnl_set_set_str(s, NFTNL_SET_TABLE, table->name);
                                 nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
                                 nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
                                 for (guint j = from; j < MIN(elems->len, from + ELEMS_PER_MESSAGE) && ok; j++)
@@ -441,22 +495,31 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GErr
                 }
         nftnl_batch_end(mnl_nlmsg_batch_current(batch), seq++);
         mnl_nlmsg_batch_next(batch);
+        next_seq = seq;
         if (!ok) {
                 mnl_nlmsg_batch_stop(batch);
                 g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED, "cannot encode a set element");
                 return false;
         }
-        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-        int err = 0;
-        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-            mnl_socket_sendto(nl, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch)) < 0)
+        struct mnl_socket *own = NULL;
+        int fd = n->ctx_fd, err = 0;
+        if (fd < 0) {
+                own = mnl_socket_open(NETLINK_NETFILTER);
+                if (!own || mnl_socket_bind(own, 0, MNL_SOCKET_AUTOPID) < 0)
+                        err = errno;
+                else
+                        fd = mnl_socket_get_fd(own);
+        }
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (!err && sendto(fd, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch), 0,
+                           (struct sockaddr *) &kernel, sizeof kernel) < 0)
                 err = errno;
         mnl_nlmsg_batch_stop(batch);
         /* One ACK per element message (first+1 .. seq-2), or the first error, which aborted it all. */
         uint32_t expected = seq - 1 - (first + 1), acked = 0;
         char rbuf[MNL_SOCKET_BUFFER_SIZE];
         while (!err && acked < expected) {
-                ssize_t r = mnl_socket_recvfrom(nl, rbuf, sizeof rbuf);
+                ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
                 if (r < 0) {
                         err = errno;
                         break;
@@ -464,7 +527,7 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GErr
                 int left = (int) r;
                 for (struct nlmsghdr *h = (struct nlmsghdr *) rbuf; mnl_nlmsg_ok(h, left);
                      h = mnl_nlmsg_next(h, &left)) {
-                        if (h->nlmsg_type != NLMSG_ERROR)
+                        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq >= seq)
                                 continue;
                         const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
                         if (e->error != 0) {
@@ -474,8 +537,11 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GErr
                         acked++;
                 }
         }
-        if (nl)
-                mnl_socket_close(nl);
+        /* Leave the shared socket as libnftables expects it: nothing of ours left to read. */
+        while (recv(fd, rbuf, sizeof rbuf, MSG_DONTWAIT) > 0)
+                ;
+        if (own)
+                mnl_socket_close(own);
         if (err) {
                 g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED, "the kernel refused the set-element change: %s",
                             g_strerror(err));

@@ -12,6 +12,7 @@
 typedef struct {
         struct nft_ctx *ctx;
         bool dry_run;
+        int ctx_fd; /* the context's netlink socket, owner of our owner-flagged tables; -1 if unknown */
 } LgNft;
 
 /* dry_run: check the commands against the kernel's parser and evaluator without committing. */
@@ -49,9 +50,11 @@ bool lg_kernel_table_matches(const LgKernelTable *k, const LgTable *t, GString *
 /* What the kernel holds, as a table of names only: the `old` of lg_table_write_replace(). */
 LgTable *lg_kernel_table_shape(const LgKernelTable *k, const char *table);
 
-/* Set-element changes of the persistent table from `old` to `t` (lg_table_same_shape() holds) as
- * one netlink batch, one kernel transaction, encoded here as nftables encodes them. libnftables
- * 1.0.6 reads every element of every set of the table before any element command (half a second
- * with a 100,000-element set); a reconnect must not pay for the size of unrelated sets. The
- * owner-flagged table only accepts changes from the nft_ctx's own socket, so it does not use this. */
-bool lg_nft_update_elements(LgNft *n, const LgTable *t, const LgTable *old, GError **error);
+/* Set-element changes from have[i] to want[i] (lg_table_same_shape() holds for each pair) as one
+ * netlink batch, one kernel transaction, encoded here as nftables encodes them. libnftables 1.0.6
+ * reads every element of every set of a table before any element command (half a second with a
+ * 100,000-element set); a reconnect must not pay for the size of unrelated sets. An owner-flagged
+ * table accepts changes only from its owner, the context's socket, so the batch goes through that
+ * socket (ctx_fd); without it, only tables without `flags owner` can be changed this way. */
+bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable *const *have, size_t count,
+                            GError **error);

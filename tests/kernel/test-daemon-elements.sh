@@ -6,6 +6,13 @@
 # the kernel's sets after each change must equal what nftables itself makes of the same ruleset
 # loaded from scratch, and the base chains must never be re-created.
 set -uo pipefail
+if [ -z "${LG_ELEM_MODE:-}" ]; then
+  # Both ways the daemon sends element changes: through the nftables context's socket together with
+  # the owner-flagged guard (default), and through a socket of its own (--no-tamper-guard).
+  LG_ELEM_MODE=guard bash "$0" || exit 1
+  LG_ELEM_MODE=noguard exec bash "$0" --no-tamper-guard
+fi
+echo "# mode: $LG_ELEM_MODE"
 . "$SRCDIR/tests/lib/bus.sh"
 pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass+1)); }
@@ -19,20 +26,20 @@ lg_bus_start 2>/dev/null
 lg_daemon_start $ns --policy-dir "$SRCDIR/policy" --state-dir "$state" "$@" || { ko "daemon start"; exit 1; }
 ctl=$LEAKGUARDCTL
 
-sets_of() { # sets_of NS → every set with its elements, one element per line, sorted
+sets_of() { # sets_of NS [TABLE] → every set with its elements, one element per line, sorted
   ip netns exec "$1" nft -s -j list sets inet | python3 -c '
 import json, subprocess, sys
-ns = sys.argv[1]
+ns, table = sys.argv[1], sys.argv[2]
 for o in json.load(sys.stdin)["nftables"]:
     s = o.get("set")
-    if not s or s["table"] != "leakguard": continue
-    out = subprocess.run(["ip","netns","exec",ns,"nft","-j","list","set","inet","leakguard",s["name"]],
+    if not s or s["table"] != table: continue
+    out = subprocess.run(["ip","netns","exec",ns,"nft","-j","list","set","inet",table,s["name"]],
                          capture_output=True, text=True).stdout
     for x in json.loads(out)["nftables"]:
         if "set" in x:
             for e in x["set"].get("elem", []):
                 print(s["name"], json.dumps(e, sort_keys=True))
-' "$1" | sort
+' "$1" "${2:-leakguard}" | sort
 }
 handle_of() { ip netns exec $ns nft -a list chain inet leakguard outbound-layer | sed -n 's/.*chain outbound-layer { # handle \([0-9]*\).*/\1/p'; }
 
@@ -58,6 +65,11 @@ for v in "${variants[@]}"; do
     ko "reference load: $v"
   if diff <(sets_of $ns) <(sets_of $ref) >/dev/null; then ok "sets equal nftables' own encoding: $v"
   else ko "sets differ from nftables' own encoding: $v"; diff <(sets_of $ns) <(sets_of $ref) | head -20; fi
+  if ip netns exec $ns nft list table inet leakguard_guard >/dev/null 2>&1; then
+    # The tamper guard is a copy of the persistent table, changed in the same transaction.
+    if diff <(sets_of $ns leakguard_guard) <(sets_of $ref) >/dev/null; then ok "guard's sets equal too: $v"
+    else ko "guard's sets differ: $v"; diff <(sets_of $ns leakguard_guard) <(sets_of $ref) | head -10; fi
+  fi
   state_now=$(busctl --system get-property org.leakguard.LeakGuard1 /org/leakguard/LeakGuard1 org.leakguard.LeakGuard1.Manager State)
   [ "$state_now" = 's "protecting"' ] && ok "state protecting after: $v" || ko "state $state_now after: $v"
 done
