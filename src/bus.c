@@ -247,6 +247,47 @@ static int authorize_then(LgBus *b, sd_bus_message *call, RunFn run, sd_bus_erro
         return 1; /* the reply comes later */
 }
 
+/* A dynamic policy lives as long as its client. The client may have left while its call waited
+ * for polkit, and then its NameOwnerChanged came before the policy existed. The bus driver answers
+ * GetNameOwner and sends NameOwnerChanged in order, so asking now closes that gap: either the name
+ * is gone already (the answer is an error), or the signal is still to come. */
+typedef struct {
+        LgBus *b;
+        char *owner;
+} OwnerCheck;
+
+static void owner_check_free(void *userdata) {
+        OwnerCheck *c = userdata;
+        g_free(c->owner);
+        g_free(c);
+}
+
+static int on_owner_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        OwnerCheck *c = userdata;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                lg_manager_disable_owned_by(c->b->m, c->owner);
+        return 0;
+}
+
+static void check_owner_present(LgBus *b, const char *owner) {
+        if (!owner)
+                return;
+        OwnerCheck *c = g_new0(OwnerCheck, 1);
+        c->b = b;
+        c->owner = g_strdup(owner);
+        sd_bus_slot *slot = NULL;
+        int k = sd_bus_call_method_async(b->bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                         "org.freedesktop.DBus", "GetNameOwner", on_owner_checked, c, "s", owner);
+        if (k < 0) {
+                owner_check_free(c);
+                return;
+        }
+        /* Owned by the bus from here; `c` goes with the slot, also when the bus closes first. */
+        sd_bus_slot_set_destroy_callback(slot, owner_check_free);
+        sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+}
+
 static int run_enable(LgBus *b, sd_bus_message *call) {
         const char *name;
         g_autoptr(GError) e = NULL;
@@ -262,6 +303,8 @@ static int run_enable(LgBus *b, sd_bus_message *call) {
         guint64 gen;
         if (!lg_manager_enable(b->m, name, given, sd_bus_message_get_sender(call), &gen, &e))
                 return reply_gerror(call, e);
+        if (p->lifetime == LG_LIFETIME_DYNAMIC)
+                check_owner_present(b, sd_bus_message_get_sender(call));
         return sd_bus_reply_method_return(call, "t", gen);
 }
 

@@ -68,6 +68,7 @@ GHashTable *lg_layers_read_counters(const char *table, GError **error) {
                 return NULL;
         }
         char buf[MNL_SOCKET_BUFFER_SIZE];
+        memset(buf, 0, sizeof buf); /* libnftnl leaves padding undefined; valgrind checks every byte sent */
         uint32_t seq = 1;
         struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
         struct nftnl_rule *r = nftnl_rule_alloc();

@@ -1,6 +1,7 @@
 /* leakguardd: main, event loop, signals, readiness. Persistent policies are re-applied before
  * READY=1, so that with Before=network-pre.target no packet leaves before protection is in force. */
 #include "bus.h"
+#include "polkit.h"
 #include "manager.h"
 #include "netlog.h"
 #include "watch.h"
@@ -13,6 +14,11 @@
 #include <systemd/sd-event.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
+
+static int on_exit_deny_waiting(sd_event_source *s, void *userdata) {
+        lg_auth_cancel_all("leakguardd is stopping");
+        return 0;
+}
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         LgManager *m = userdata;
@@ -151,8 +157,17 @@ int main(int argc, char **argv) {
         sd_notify(0, status);
         g_message("ready: %s", status + 15);
 
+        /* On SIGTERM, callers still waiting for polkit get AccessDenied instead of no reply at all:
+         * this exit source runs before sd-bus's own (NORMAL priority), which flushes and closes. */
+        sd_event_source *deny_waiting = NULL;
+        if (sd_event_add_exit(event, &deny_waiting, on_exit_deny_waiting, NULL) >= 0)
+                sd_event_source_set_priority(deny_waiting, SD_EVENT_PRIORITY_IMPORTANT);
+
         k = sd_event_loop(event);
         sd_notify(0, "STOPPING=1");
+        /* Whatever is still in flight now can no longer be answered, but must not keep the bus. */
+        lg_auth_cancel_all("leakguardd is stopping");
+        sd_event_source_unref(deny_waiting);
         lg_watch_free(watch);
         lg_bus_free(b);
         lg_netlog_free(netlog);

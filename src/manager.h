@@ -36,7 +36,8 @@ struct LgManager {
         guint64 generation;
         LgRunState state;
         char *reason;            /* why degraded, or NULL */
-        char *save_error;        /* the last state save failed (disk full…): degraded until one succeeds */
+        char *save_error;        /* the saved state is unusable, or the last save failed (disk full…):
+                                  * degraded until a save succeeds */
         LgManagerChanged changed;
         void *changed_userdata;
         /* Keep a copy of the persistent table in table inet leakguard_guard (flags owner), changed

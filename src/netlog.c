@@ -118,6 +118,7 @@ static int config_send(LgNetlog *n, struct nlmsghdr *nlh) {
 
 static int config_cmd(LgNetlog *n, uint8_t cmd, uint32_t seq) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
+        memset(buf, 0, sizeof buf); /* valgrind checks every byte sent to the kernel */
         struct nlmsghdr *nlh = config_header(buf, n->group, seq);
         struct nfulnl_msg_config_cmd c = {.command = cmd};
         mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(c), &c);
@@ -126,8 +127,14 @@ static int config_cmd(LgNetlog *n, uint8_t cmd, uint32_t seq) {
 
 static int config_params(LgNetlog *n, uint32_t seq) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
+        memset(buf, 0, sizeof buf); /* valgrind checks every byte sent to the kernel */
         struct nlmsghdr *nlh = config_header(buf, n->group, seq);
-        struct nfulnl_msg_config_mode mode = {.copy_range = htonl(COPY_RANGE), .copy_mode = NFULNL_COPY_PACKET};
+        /* memset, not an initializer: the struct's tail padding is sent too, and valgrind
+         * (tests/kernel/test-valgrind.sh) checks every byte that goes to the kernel. */
+        struct nfulnl_msg_config_mode mode;
+        memset(&mode, 0, sizeof mode);
+        mode.copy_range = htonl(COPY_RANGE);
+        mode.copy_mode = NFULNL_COPY_PACKET;
         mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
         mnl_attr_put_u32(nlh, NFULA_CFG_NLBUFSIZ, htonl(NLBUFSIZ));
         mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(QTHRESH));

@@ -13,7 +13,13 @@ typedef struct LgAuthRequest {
         void *userdata;
 } LgAuthRequest;
 
+/* Requests in flight, so that lg_auth_cancel_all() can end them: each holds the bus (and its
+ * call holds it too), so one left behind at exit keeps the whole connection alive (a leak). */
+static GHashTable *live;
+
 static void request_free(LgAuthRequest *r) {
+        if (live)
+                g_hash_table_remove(live, r);
         sd_bus_slot_unref(r->slot);
         sd_bus_message_unref(r->call);
         sd_bus_unref(r->bus);
@@ -79,7 +85,11 @@ static int on_uid_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         LgAuthRequest *r = userdata;
         uint32_t uid;
         if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "u", &uid) < 0) {
-                finish(r, false, "cannot determine the caller's user");
+                /* Usually the caller left before we asked (NameHasNoOwner); say which. */
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+                g_autofree char *why = g_strdup_printf("cannot determine the caller's user (%s)",
+                                                       e && e->name ? e->name : "unreadable answer");
+                finish(r, false, why);
                 return 0;
         }
         if (uid == 0) {
@@ -100,18 +110,41 @@ int lg_auth_check_async(sd_bus *bus, sd_bus_message *call, const char *action, L
         if (!sender)
                 return -EINVAL;
         LgAuthRequest *r = g_new0(LgAuthRequest, 1);
+        if (!live)
+                live = g_hash_table_new(NULL, NULL);
+        g_hash_table_add(live, r);
         r->bus = sd_bus_ref(bus);
         r->call = sd_bus_message_ref(call);
         r->action = g_strdup(action);
         r->cb = cb;
         r->userdata = userdata;
         /* The bus driver knows the caller's uid; asking it asynchronously keeps the loop free. */
-        int k = sd_bus_call_method_async(bus, &r->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                         "org.freedesktop.DBus", "GetConnectionUnixUser", on_uid_reply, r, "s",
-                                         sender);
+        sd_bus_message *m = NULL;
+        int k = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                               "org.freedesktop.DBus", "GetConnectionUnixUser");
+        if (k >= 0)
+                k = sd_bus_message_append(m, "s", sender);
+        /* The driver answers at once; a timeout here only means that our own queue is long (a
+         * flood of calls): wait longer than sd-bus's default 25 s rather than deny root. */
+        if (k >= 0)
+                k = sd_bus_call_async(bus, &r->slot, m, on_uid_reply, r, LG_UID_LOOKUP_TIMEOUT_USEC);
+        sd_bus_message_unref(m);
         if (k < 0) {
                 request_free(r);
                 return k;
         }
         return 0;
+}
+
+void lg_auth_cancel_all(const char *why) {
+        if (!live)
+                return;
+        /* finish() removes each from `live`: take them out first. */
+        g_autofree gpointer *all = g_hash_table_get_keys_as_array(live, NULL);
+        guint n = g_hash_table_size(live);
+        for (guint i = 0; i < n; i++)
+                finish(all[i], false, why);
+        if (n > 0)
+                g_message("%u calls waiting for authorization denied: %s", n, why);
+        g_clear_pointer(&live, g_hash_table_unref);
 }

@@ -45,7 +45,6 @@ struct LgWatch {
         /* The transaction being read: its object events come first, then NEWGEN ends it. */
         bool batch_touched;     /* it changed one of our tables */
         bool batch_unknown;     /* it held events we could not attribute to a table */
-        guint32 batch_portid;
         char *batch_what;       /* the first change to our tables, for the log */
         guint64 last_forced;    /* CLOCK_MONOTONIC µs of the last forced repair */
         char *pending_reason;   /* the reason of the forced repair the timer will make */
@@ -60,11 +59,25 @@ static void notify(LgManager *m) {
 }
 
 /* The manager runs on the last saved ruleset when the saved state no longer applies
- * (lg_manager_restore): it has nothing enabled and does not know what the kernel should hold, so
- * a "repair" would delete the rules it deliberately kept. Foreign changes are logged only then;
- * the next Enable (or a restart) makes the kernel known again. */
+ * (lg_manager_restore): it has nothing enabled, so lg_manager_repair() would delete the rules it
+ * deliberately kept. Then a foreign change is answered by applying that saved ruleset again (its
+ * text replaces the whole table in one transaction), until the next Enable makes the kernel known. */
 static bool manager_in_fallback(LgManager *m) {
         return g_hash_table_size(m->enabled) == 0 && (m->applied->persistent || m->applied->dynamic);
+}
+
+static void repair_fallback(LgWatch *w, const char *reason) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *text = lg_state_load_ruleset(w->m->state_dir, &e);
+        if (!text || !lg_nft_run(w->m->nft, text, &e)) {
+                g_warning("%s; cannot apply the last saved ruleset again: %s", reason,
+                          e ? e->message : "there is none");
+                return;
+        }
+        w->stats.repairs++;
+        g_message("%s; applied the last saved ruleset again (the saved state is unusable)", reason);
+        if (lg_manager_verify(w->m))
+                notify(w->m);
 }
 
 static void set_degraded(LgManager *m, const char *reason) {
@@ -95,11 +108,15 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         LgWatch *w = userdata;
         g_autofree char *reason = g_steal_pointer(&w->pending_reason);
         w->timer = sd_event_source_unref(w->timer);
-        if (!reason || manager_in_fallback(w->m))
+        if (!reason)
                 return 0;
+        if (manager_in_fallback(w->m)) {
+                repair_fallback(w, reason);
+                return 0;
+        }
+        /* Degraded was announced when the change was seen; an Enable since then does not undo a
+         * foreign element (it changes elements relative to what we wrote), so repair regardless. */
         w->last_forced = now_usec();
-        set_degraded(w->m, reason);
-        notify(w->m);
         repair(w);
         return 0;
 }
@@ -108,9 +125,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void check(LgWatch *w, const char *reason, bool force) {
         LgManager *m = w->m;
         if (manager_in_fallback(m)) {
-                g_warning("%s; not repaired: running on the last saved ruleset, what should be in the kernel "
-                          "is unknown until the next Enable",
-                          reason);
+                if (force)
+                        repair_fallback(w, reason);
                 return;
         }
         bool changed = lg_manager_verify(m);
@@ -124,8 +140,8 @@ static void check(LgWatch *w, const char *reason, bool force) {
                 }
                 guint64 now = now_usec();
                 if (w->last_forced && now - w->last_forced < FORCED_REPAIR_INTERVAL_USEC) {
-                        if (changed)
-                                notify(m);
+                        set_degraded(m, reason);
+                        notify(m);
                         g_free(w->pending_reason);
                         w->pending_reason = g_strdup(reason);
                         if (!w->timer &&
@@ -196,7 +212,6 @@ static int attr_cb(const struct nlattr *a, void *data) {
 
 static void batch_reset(LgWatch *w) {
         w->batch_touched = w->batch_unknown = false;
-        w->batch_portid = 0;
         g_clear_pointer(&w->batch_what, g_free);
 }
 
@@ -229,7 +244,6 @@ static int on_message(const struct nlmsghdr *nlh, void *data) {
                                 if (!w->batch_touched)
                                         w->batch_what = g_strdup_printf("%s in table inet %s", event_name(type), table);
                                 w->batch_touched = true;
-                                w->batch_portid = nlh->nlmsg_pid;
                         }
                 return MNL_CB_OK;
         }
@@ -315,6 +329,10 @@ static void find_own_portids(LgWatch *w) {
 void lg_watch_free(LgWatch *w) {
         if (!w)
                 return;
+        if (w->stats.foreign_changes || w->stats.overruns)
+                g_message("nftables watcher: %" G_GUINT64_FORMAT " foreign changes, %" G_GUINT64_FORMAT
+                          " repairs, %" G_GUINT64_FORMAT " event overruns",
+                          w->stats.foreign_changes, w->stats.repairs, w->stats.overruns);
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->timer);
         sd_event_unref(w->event);
@@ -353,12 +371,9 @@ int lg_watch_new(sd_event *event, LgManager *m, LgWatch **ret) {
         }
         find_own_portids(w);
         /* Subscribed: a change from now on is seen. One made before (between restore and now) is
-         * found by verifying once. */
-        check(w, "the kernel differs from what should be there at start-up", false);
+         * found by verifying once (not in the restore's fallback, where nothing is known better). */
+        if (!manager_in_fallback(m))
+                check(w, "the kernel differs from what should be there at start-up", false);
         *ret = w;
         return 0;
-}
-
-void lg_watch_get_stats(const LgWatch *w, LgWatchStats *ret) {
-        *ret = w->stats;
 }

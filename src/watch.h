@@ -10,6 +10,11 @@
 
 typedef struct LgWatch LgWatch;
 
+/* Counted for the log at exit. */
+typedef struct {
+        guint64 foreign_changes, repairs, overruns;
+} LgWatchStats;
+
 /* Subscribes to the nftables multicast group (NFNLGRP_NFTABLES) of this network namespace and
  * adds the socket to `event`. Changes made through `m`'s own nftables context are ignored; a
  * change by anyone else to table inet leakguard, leakguard_dynamic or leakguard_guard makes the
@@ -17,9 +22,3 @@ typedef struct LgWatch LgWatch;
  * kernel once on start, so a change made before the subscription is not missed either. */
 int lg_watch_new(sd_event *event, LgManager *m, LgWatch **ret);
 void lg_watch_free(LgWatch *w);
-
-/* For tests and the log: how many foreign changes were seen and how many repairs were made. */
-typedef struct {
-        guint64 foreign_changes, repairs, overruns;
-} LgWatchStats;
-void lg_watch_get_stats(const LgWatch *w, LgWatchStats *ret);

@@ -290,9 +290,15 @@ def cmd_ready_flood(notify, log, seconds, rate, out, *specs):
     s.bind(notify)
     # Sockets first, so that nothing but the sends themselves stands between READY=1 and the packets.
     targets = [Target(x) for x in specs]
+    s.settimeout(30)  # bounded: a daemon that never gets ready ends the test, not hangs it
     with open(log, "a") as f:
         while True:
-            d = s.recv(4096).decode(errors="replace")
+            try:
+                d = s.recv(4096).decode(errors="replace")
+            except socket.timeout:
+                with open(out, "w") as o:
+                    json.dump({"seconds": 0, "attempts": 0, "targets": [], "error": "no READY=1 in 30 s"}, o)
+                sys.exit(1)
             t_ready = time.monotonic()
             f.write(d.replace("\n", " ") + "\n")
             f.flush()

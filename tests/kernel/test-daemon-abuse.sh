@@ -57,10 +57,10 @@ refused "typed with 2,000,001 ports (as)" $IP "more than 2000000 items" Enable s
 alive "after the huge calls"
 
 lg_log "# deeply nested variants: a variant where a string belongs is refused by signature"
-for depth in 2 8 32 63; do
+for depth in 2 8 32 60; do
         refused "tunnel nested $depth variants deep" $IP "not v" Enable s:killswitch "v*$depth"
 done
-for depth in 64 65 200; do
+for depth in 63 64 65 200; do
         # Past D-Bus's nesting limit: libdbus or the bus refuses to carry it; the daemon never sees it.
         out=$(ab call Enable s:killswitch "v*$depth" 2>&1)
         [[ $out == ERR\ * ]] && lg_pass "tunnel nested $depth variants deep: refused (${out:0:120})" || lg_fail "nested $depth" "${out:0:200}"
@@ -74,7 +74,9 @@ lg_log "# flood: $out"
 "$LGD_PY" - "$out" <<'PY' && lg_pass "flood: every call answered, only named errors" || lg_fail "flood" "$out"
 import json, sys
 r = json.loads(sys.argv[1])
-ok_names = {"ok", "org.leakguard.LeakGuard1.Error.InvalidParameters", "org.leakguard.LeakGuard1.Error.NoSuchPolicy"}
+# LimitsExceeded: more than LG_MAX_PENDING_AUTH (1024) privileged calls wait for authorization.
+ok_names = {"ok", "org.leakguard.LeakGuard1.Error.InvalidParameters", "org.leakguard.LeakGuard1.Error.NoSuchPolicy",
+            "org.freedesktop.DBus.Error.LimitsExceeded"}
 assert r["replies"] == r["total"] == 3000, r
 assert r["noreply"] == 0, r
 assert set(r["names"]) <= ok_names, r["names"]
@@ -93,13 +95,22 @@ lgd_wait_for 20 no_dynamic && lg_pass "no dynamic policy of a vanished client is
 alive "after the vanishing clients"
 lgd_eq "after the vanishing clients: EnabledPolicies and the kernel agree" "$(lgd_enabled_property)" "$(lgd_kernel_policies)"
 lgd_eq "after the vanishing clients: State" "$(lgd_prop State)" 's "protecting"'
+lgd_expect_ok "back to the killswitch alone" lgd_busctl Disable s dns-leak
+lgd_snap base
 
 # ---- a broken polkit ----
 pk_start() { # MODE
         lgd_cleanup_extra
+        PK_PID=
+        lgd_wait_for 10 sh -c '! busctl --system status org.freedesktop.PolicyKit1' || lg_die "the previous fake polkit still owns its name"
         : >"$LG_TMP/pk.log"
         # As polkitd: only that user may own org.freedesktop.PolicyKit1 (polkit's own bus policy).
-        lgd_as "$(id -u polkitd)" "$LGD_PY" "$LGD_LIB/fakepolkit.py" "$1" - >>"$LG_TMP/pk.log" 2>>"$LG_TMP/pk.err" &
+        # setpriv itself, not lgd_as: a function in the background is a subshell, and its PID not
+        # the fake polkit's.
+        local u
+        u=$(id -u polkitd)
+        setpriv --reuid="$u" --regid="$(id -g polkitd)" --clear-groups -- \
+                "$LGD_PY" "$LGD_LIB/fakepolkit.py" "$1" - >>"$LG_TMP/pk.log" 2>>"$LG_TMP/pk.err" &
         PK_PID=$!
         lgd_wait_for 10 grep -qx ready "$LG_TMP/pk.log" || lg_die "fake polkit ($1) did not start: $(cat "$LG_TMP/pk.log" "$LG_TMP/pk.err")"
 }
@@ -160,12 +171,24 @@ lgd_eq "kernel: ipv6-leak applied" "$(lgd_kernel_policies)" "ipv6-leak killswitc
 lgd_expect_ok "root: Disable ipv6-leak" lgd_busctl Disable s ipv6-leak
 lgd_snap base
 lg_log "# a client that disconnects while polkit thinks: nothing of its call may stay"
-lgd_as 65534 "$LGD_PY" "$LGD_LIB/lgdbus.py" fire dyn-block '{}' >/dev/null
-sleep 4
+# The client stays 1 s (long enough for the daemon to ask polkit), polkit answers yes after 2 s.
+pk_start delay:2:yes
+out=$(lgd_as 65534 "$LGD_PY" "$AB" linger 1 dyn-block 2>&1)
+lg_log "# Enable dyn-block sent by $out, which left after 1 s"
+grep -q "check $out" "$LG_TMP/pk.log" && lg_pass "the fake polkit was asked about $out before it left" ||
+        lg_fail "the fake polkit was asked about $out" "$(cat "$LG_TMP/pk.log")"
+sleep 2.5
 lgd_eq "dyn-block of a client gone during authorization is not enabled" "$(lgd_prop EnabledPolicies)" 'as 1 "killswitch"'
 lgd_has_table leakguard_dynamic && lg_fail "no dynamic table" "$(lgd_ruleset | grep -A3 leakguard_dynamic | head -5)" ||
         lg_pass "no table inet leakguard_dynamic"
-lgd_same base "after the vanished client's authorized call"
+# Enabled, then disabled as soon as the daemon learns the client is gone (src/bus.c
+# check_owner_present): the kernel is as before, the generation moved on.
+lgd_ruleset >"$LG_TMP/now.nft" 2>&1
+cmp -s "$LG_TMP/snap.base.nft" "$LG_TMP/now.nft" && lg_pass "after the vanished client's authorized call: the kernel ruleset is as before" ||
+        lg_fail "after the vanished client's authorized call: kernel" "$(diff "$LG_TMP/snap.base.nft" "$LG_TMP/now.nft" | head -5)"
+grep -q "disabled 1 dynamic policies of $out, which left the bus" "$LG_BUS_DIR/daemon.log" &&
+        lg_pass "the daemon says it disabled the dynamic policy of $out" || lg_fail "daemon log" "$(tail -3 "$LG_BUS_DIR/daemon.log")"
+lgd_snap base
 pk_start delay:2:no
 timed "uid 65534: Enable, polkit says no after 2 s" $AD "^Enable: polkit denied the action" 1.5 8 \
         as_nobody call Enable 'sa{sv}' '["ipv6-leak", {}]'
@@ -202,4 +225,14 @@ lgd_eq "EnabledPolicies and the kernel agree" "$(lgd_enabled_property)" "$(lgd_k
 grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer|CRITICAL' "$LG_BUS_DIR/daemon.log" &&
         lg_fail "daemon log free of sanitizer reports" "$(grep -E 'AddressSanitizer|runtime error|LeakSanitizer|CRITICAL' "$LG_BUS_DIR/daemon.log" | head -3)" ||
         lg_pass "daemon log free of sanitizer reports and criticals"
+
+lg_log "# SIGTERM while calls wait for a polkit that never answers: they get AccessDenied, not silence"
+pk_start never
+lgd_as 65534 "$LGD_PY" "$AB" burst 1 3 Disable killswitch >"$LG_TMP/stopping.out" 2>&1 &
+burst=$!
+lgd_wait_for 10 sh -c "[ \$(grep -c '^check ' '$LG_TMP/pk.log') -ge 3 ]" || lg_fail "the fake polkit was asked 3 times" "$(cat "$LG_TMP/pk.log")"
+lg_daemon_stop TERM
+wait "$burst"
+lgd_eq "the 3 waiting callers were answered" "$(cat "$LG_TMP/stopping.out")" '{"org.freedesktop.DBus.Error.AccessDenied": 3}'
+lgd_eq "leakguardd exited cleanly (status 0; 99 would be a valgrind error)" "$LG_DAEMON_STATUS" 0
 lg_done

@@ -117,7 +117,7 @@ lgd_eq "kernel: policies with rules" "$(lgd_kernel_policies)" "dns-leak killswit
 lgd_eq "state.ini: saved policies" "$(lgd_state_policies)" "dns-leak killswitch"
 lgd_expect_ok "uid 2: Enable killswitch with new parameters (busctl)" \
         lgd_as 2 busctl --system call "$LGD_NAME" "$LGD_PATH" "$LGD_IFACE" Enable 'sa{sv}' killswitch 2 tunnel s wg1 servers as 1 192.0.2.2
-ks_tunnel() { lgd_ruleset | grep -A3 'set .*killswitch.*tunnel' | sed -n 's/.*elements = { \(.*\) }/\1/p'; }
+ks_tunnel() { lg_in a nft list table inet leakguard | grep -A3 'set .*killswitch.*tunnel' | sed -n 's/.*elements = { \(.*\) }/\1/p'; }
 lgd_eq "kernel: the killswitch's tunnel is now wg1" "$(ks_tunnel)" '"wg1"'
 lgd_expect_ok "uid 2: Reload (gdbus)" as_gdbus 2 Reload
 lgd_expect_ok "uid 2: Disable dns-leak (python3-dbus)" lgd_as 2 "$LGD_PY" "$LGD_LIB/lgdbus.py" call Disable s '["dns-leak"]'

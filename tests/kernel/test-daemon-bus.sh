@@ -225,7 +225,7 @@ lgd_expect_ok "Reload (busctl)" lgd_busctl Reload
 lgd_eq "Reload returns nothing" "$LGD_OUT" ""
 lgd_ruleset | grep -q 'reject with icmpx admin-prohibited comment "killswitch/killswitch/everything-else"' &&
         lg_pass "kernel: everything-else now rejects" || lg_fail "kernel after Reload" "$(lgd_ruleset | grep everything-else)"
-lgd_eq "kernel: vpn-servers parameters kept over Reload" "$(lgd_ruleset | grep -o 'elements = { 10\.99\.1\.[0-9] \. udp \. 9000 }')" "elements = { 10.99.1.3 . udp . 9000 }"
+lgd_eq "kernel: vpn-servers parameters kept over Reload" "$(lg_in a nft list table inet leakguard | grep -o 'elements = { 10\.99\.1\.[0-9] \. udp \. 9000 }')" "elements = { 10.99.1.3 . udp . 9000 }"
 lgd_eq "ListPolicies shows the new description" "$(lgd_py call ListPolicies '' '[]' | grep -o 'Edited - only traffic[^"]*')" "Edited - only traffic through the VPN tunnel may leave this machine."
 LG_LABEL="after Reload: reject"
 lg_expect reject a udp 10.99.1.2 9000

@@ -208,7 +208,7 @@ tamper() {
         e2e_flood_start "tamper"
         t0=$(date +%s.%N)
         lg_in host "$@" || lg_fail "$label: the tamper command failed" "$*"
-        TAMPER_DEG_MS= TAMPER_PROT_MS=
+        TAMPER_DEG_MS='' TAMPER_PROT_MS=''
         local _
         for _ in $(seq 100); do
                 line=$(awk -v t0="$t0" '$1 != "ready" && $1 >= t0 { if ($2 == "degraded" && !d) d = $1; if ($2 == "protecting" && d && !p) p = $1 }
@@ -242,6 +242,22 @@ for name in flush-ruleset delete-table add-eth0-to-tunnel-set dormant-table; do
         lgd_eq "$name: our rules are back" "$(lgd_kernel_policies)" "dns-leak ipv6-leak killswitch"
         state_is protecting && lg_pass "$name: State protecting" || lg_fail "$name: State" "$(lgd_prop State)"
 done
+# Five foreign element additions within half a second: verification cannot see them, so repairs
+# of changes it cannot see are rate-limited (one a second); the last one waits for the timer.
+e2e_mark
+e2e_flood_start rapid
+for i in 1 2 3 4 5; do
+        lg_in host nft add element inet leakguard s.killswitch.killswitch.tunnel.interface "{ \"eth$i\" }"
+        sleep 0.1
+done
+clean() { ! lg_in host nft list set inet leakguard s.killswitch.killswitch.tunnel.interface | grep -q '"eth[0-9]"'; }
+t0=$(date +%s%N)
+lgd_wait_for 5 clean && lg_pass "rapid tampering: the set is clean again $((($(date +%s%N) - t0) / 1000000)) ms after the last addition" ||
+        lg_fail "rapid tampering" "$(lg_in host nft list set inet leakguard s.killswitch.killswitch.tunnel.interface | grep elements)"
+lgd_wait_for 2 state_is protecting && lg_pass "rapid tampering: protecting" || lg_fail "rapid tampering: State" "$(lgd_prop State)"
+e2e_flood_stop rapid
+e2e_since
+e2e_row "5. tamper: 5 foreign elements in 0.5 s" "$E2E_SENT" "$E2E_LEAKED" "repairs rate-limited to 1/s"
 lg_in host nft list set inet leakguard s.killswitch.killswitch.tunnel.interface | grep -q '"eth0"' &&
         lg_fail "repair" "eth0 is still in the tunnel set" || lg_pass "repair removed the foreign eth0 element"
 lg_in host nft list table inet leakguard | grep -q dormant && lg_fail "repair" "table still dormant" ||
@@ -294,6 +310,8 @@ lg_log "# 7. start-up with saved state: a sender starts the instant READY=1 arri
 lg_daemon_stop TERM
 lg_in host nft delete table inet leakguard || lg_die "delete table (reboot)"
 lgd_has_table leakguard_guard && lg_die "guard outlived its daemon"
+# Someone squats the guard's name with a plain table while the daemon is down.
+lg_in host nft add table inet leakguard_guard || lg_die "squat"
 e2e_mark
 rm -f "$LG_TMP/s7.json" "$LG_TMP/s7.notify"
 : >"$LG_BUS_DIR/notify.log"
@@ -312,6 +330,9 @@ lg_log "# $E2E_FLOOD_SUMMARY"
 first=$("$E2E_PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("first_send_after_ready_us", "?"))' "$LG_TMP/s7.json")
 e2e_row "7. start-up: sender starts at READY=1" "$E2E_SENT" "$E2E_LEAKED" "first packet ${first} us after READY=1"
 state_is protecting && lg_pass "start-up: protecting" || lg_fail "start-up: State" "$(lgd_prop State)"
+lg_in host nft list table inet leakguard_guard | grep -q "flags owner" &&
+        lg_pass "start-up: the squatted guard name was taken back, owner-flagged" ||
+        lg_fail "start-up: guard" "$(lg_in host nft list table inet leakguard_guard 2>&1 | head -3)"
 
 kill "$MONITOR_PID" 2>/dev/null
 e2e_table

@@ -44,13 +44,21 @@ mode=$(stat -c %a "$NM")
         lg_fail "file mode" "$mode: the dispatcher ignores scripts writable by group or others"
 [ "$(head -1 "$NM")" = "#!/bin/sh" ] && sh -n "$NM" && lg_pass "a POSIX sh script that parses" || lg_fail "shebang/syntax" "$(head -1 "$NM")"
 
+lg_log "# installed but not configured (no $CONF): vpn-up changes nothing"
+rm -f "$CONF"
+dispatch vpn-up tun0 CONNECTION_ID="office vpn" VPN_IP_IFACE=tun0 VPN_IP4_NAMESERVERS=10.8.0.1
+[ $DISPATCH_RC = 0 ] && lg_pass "no configuration: rc 0: $DISPATCH_OUT" || lg_fail "no configuration" "rc=$DISPATCH_RC $DISPATCH_OUT"
+lgd_eq "no configuration: nothing enabled" "$(lgd_prop EnabledPolicies)" 'as 0'
+lgd_eq "the shipped example configuration enables nothing by itself either" \
+        "$(grep -v '^#' "$SRCDIR/contrib/networkmanager/networkmanager.conf" | grep -c '^servers')" 0
+
 lg_log "# vpn-up of an OpenVPN-style tunnel, servers from the configuration"
 cat >"$CONF" <<EOF
 # leakguard's NetworkManager settings
 servers=198.51.100.7:51820/udp
 servers.$UUID2=[2001:db8::7]:51820/udp, 203.0.113.9:443/tcp
 EOF
-VPN1=(CONNECTION_ID="office vpn" CONNECTION_UUID=$UUID1 VPN_IP_IFACE=tun0 DEVICE_IFACE=eth0 DEVICE_IP_IFACE=eth0
+VPN1=(CONNECTION_ID="office vpn" "CONNECTION_UUID=$UUID1" VPN_IP_IFACE=tun0 DEVICE_IFACE=eth0 DEVICE_IP_IFACE=eth0
         VPN_IP4_NAMESERVERS="10.8.0.1" VPN_IP6_NAMESERVERS="fd00:8::1" VPN_IP4_GATEWAY=10.8.0.1)
 g0=$(gen)
 dispatch vpn-up tun0 "${VPN1[@]}"
@@ -155,6 +163,14 @@ dispatch vpn-up x CONNECTION_ID='$(touch '"$LG_TMP"'/pwned)' CONNECTION_UUID='..
         lg_fail "hostile interface name" "accepted: $DISPATCH_OUT"
 [ ! -e "$LG_TMP/pwned" ] && lg_pass "nothing was executed" || lg_fail "hostile values" "a command ran"
 lgd_eq "hostile: Generation unchanged" "$(gen)" "$g5"
+# A short name with shell syntax: refused by leakguardd's interface-name check, never run by sh.
+mkdir -p "$LG_TMP/cwd"
+(cd "$LG_TMP/cwd" && dispatch vpn-up x CONNECTION_ID='$(>pw)' CONNECTION_UUID=$UUID1 VPN_IP_IFACE='$(>pw)' \
+        VPN_IP4_NAMESERVERS='10.0.0.1' && printf '%s\n%s\n' "$DISPATCH_RC" "$DISPATCH_OUT" >"$LG_TMP/rc")
+[ "$(head -1 "$LG_TMP/rc")" = 1 ] && [ -z "$(ls -A "$LG_TMP/cwd")" ] &&
+        lg_pass "interface \$(>pw): refused, nothing executed (no file pw): $(tail -n +2 "$LG_TMP/rc" | head -1)" ||
+        lg_fail "interface \$(>pw)" "$(cat "$LG_TMP/rc"), cwd: $(ls -A "$LG_TMP/cwd")"
+lgd_eq "interface \$(>pw): Generation unchanged" "$(gen)" "$g5"
 printf 'servers=198.51.100.7:51820/udp $(touch %s/pwned) `id` ;reboot\n' "$LG_TMP" >"$CONF"
 dispatch vpn-up tun7 CONNECTION_ID="c" CONNECTION_UUID=$UUID1 VPN_IP_IFACE=tun7
 [ $DISPATCH_RC != 0 ] && [ ! -e "$LG_TMP/pwned" ] && lg_pass "hostile configuration: refused by leakguardd, nothing executed" ||

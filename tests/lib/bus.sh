@@ -61,7 +61,8 @@ with open(sys.argv[2],"a") as f:
   # LG_DAEMON_WRAPPER (words): runs the daemon under a tool, e.g. "valgrind --error-exitcode=99 …"
   # (tests/kernel/test-valgrind.sh). ip netns exec and valgrind both exec, so the PID is the daemon's.
   local -a wrap=()
-  read -ra wrap <<<"${LG_DAEMON_WRAPPER:-}"
+  local w=${LG_DAEMON_WRAPPER:-}
+  read -ra wrap <<<"${w//$'\n'/ }"
   NOTIFY_SOCKET="$LG_BUS_DIR/notify.sock" ip netns exec "$ns" "${wrap[@]}" "$BUILDDIR/leakguardd" "$@" \
     2>>"$LG_BUS_DIR/daemon.log" &
   LG_DAEMON_PID=$!

@@ -11,6 +11,9 @@
   lgabuse.py vanish N                  N connections each send a valid Enable, an Enable with a 1 MB
                                        value and a Status, and disconnect without waiting
   lgabuse.py latency N                 N Status calls one after another; prints the slowest in ms
+  lgabuse.py linger SECS POLICY        sends Enable(POLICY, {}) on a connection of its own, prints its
+                                       unique name, waits SECS seconds without reading the reply and
+                                       disconnects
   lgabuse.py burst CONNS N METHOD ARG  N calls METHOD(s ARG) at once on each of CONNS connections;
                                        prints {"error or ok": count, …} once all are answered
 
@@ -161,7 +164,7 @@ def cmd_flood(conns, calls):
     DBusGMainLoop(set_as_default=True)
     loop = GLib.MainLoop()
     addr_ = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
-    state = {"sent": 0, "replies": 0, "noreply": 0, "names": {}, "status_ms_max": 0.0, "bad": []}
+    state = {"sent": 0, "replies": 0, "noreply": 0, "names": {}, "status_ms_max": 0.0, "bad": [], "example": {}}
     total = int(conns) * int(calls)
     buses = [dbus.bus.BusConnection(addr_) for _ in range(int(conns))]
     queues = []
@@ -189,6 +192,8 @@ def cmd_flood(conns, calls):
                 if name == "org.freedesktop.DBus.Error.NoReply":
                     state["noreply"] += 1
                 state["names"][name] = state["names"].get(name, 0) + 1
+                if name not in state["example"]:
+                    state["example"][name] = (reply.get_args_list() or [""])[0][:200]
             else:
                 state["names"]["ok"] = state["names"].get("ok", 0) + 1
                 if method == "Status":
@@ -246,6 +251,18 @@ def cmd_latency(n):
     return 0
 
 
+def cmd_linger(secs, policy):
+    bus = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+    msg = dbus.lowlevel.MethodCallMessage(NAME, PATH, IFACE, "Enable")
+    msg.append(policy, dbus.Dictionary({}, signature="sv"), signature="sa{sv}")
+    bus.send_message(msg)
+    bus.flush()
+    print(bus.get_unique_name(), flush=True)
+    time.sleep(float(secs))
+    bus.close()
+    return 0
+
+
 def cmd_burst(conns, n, method, arg):
     DBusGMainLoop(set_as_default=True)
     loop = GLib.MainLoop()
@@ -272,5 +289,5 @@ def cmd_burst(conns, n, method, arg):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"call": cmd_call, "flood": cmd_flood, "vanish": cmd_vanish, "latency": cmd_latency,
-          "burst": cmd_burst}[cmd]
+          "burst": cmd_burst, "linger": cmd_linger}[cmd]
     sys.exit(fn(*args))
