@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """D-Bus timings for bench/run.sh, on one persistent connection (what a VPN GUI holds).
 
-  client.py enable3 PARAMS_JSON         Enable killswitch, dns-leak, ipv6-leak (+ blocklist if in
-                                        PARAMS_JSON); prints the seconds from first call to last return
+  client.py enable3 PARAMS_JSON [first] Enable killswitch, dns-leak, ipv6-leak and then blocklist if
+                                        in PARAMS_JSON (with "first": blocklist before the others);
+                                        prints the seconds from first call to last return
   client.py call POLICY PARAMS_JSON     one Enable; prints its seconds
   client.py disable NAME…               Disable each
   client.py status RATE SECONDS PID     Status at RATE calls/s for SECONDS; prints p50 p99 max (ms),
@@ -41,8 +42,11 @@ def load(arg):
 cmd = sys.argv[1]
 if cmd == "enable3":
     params = load(sys.argv[2])
+    order = ["killswitch", "dns-leak", "ipv6-leak", "blocklist"]
+    if sys.argv[3:] == ["first"]:
+        order = order[-1:] + order[:-1]
     t = time.perf_counter()
-    for policy in ("blocklist", "killswitch", "dns-leak", "ipv6-leak"):
+    for policy in order:
         if policy in params:
             enable(policy, params[policy])
     print(f"{time.perf_counter() - t:.6f}")

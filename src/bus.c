@@ -675,11 +675,9 @@ static int append_param_value(sd_bus_message *r, const LgValue *v) {
         case LG_TYPE_STRING:
                 return sd_bus_message_append(r, "v", "s", v->string ? v->string : "");
         default: {
-                g_autoptr(GPtrArray) items = lg_value_to_strv(v);
-                g_ptr_array_add(items, NULL);
                 int k = sd_bus_message_open_container(r, 'v', "as");
                 if (k >= 0)
-                        k = sd_bus_message_append_strv(r, (char **) items->pdata);
+                        k = sd_bus_message_append_strv(r, (char **) lg_value_canonical(v));
                 if (k >= 0)
                         k = sd_bus_message_close_container(r);
                 return k;

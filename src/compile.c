@@ -13,6 +13,8 @@ static void set_free(LgSet *s) {
         g_free(s->name);
         if (s->elements)
                 g_ptr_array_unref(s->elements);
+        if (s->sources)
+                g_array_unref(s->sources);
         g_free(s);
 }
 
@@ -230,7 +232,8 @@ static void ifname_elements(GPtrArray *names, GPtrArray *out) {
 
 typedef struct {
         LgTable *table;
-        GHashTable *sets; /* name → LgSet* (owned by table) */
+        GHashTable *sets;        /* name → LgSet* (owned by table) */
+        const LgTable *previous; /* the last compile of this table, whose sets may be reused */
 } Builder;
 
 typedef struct {
@@ -257,6 +260,27 @@ static LgSet *builder_set(Builder *b, const char *name, const char *type, bool i
         g_ptr_array_add(b->table->sets, s);
         g_hash_table_insert(b->sets, s->name, s);
         return s;
+}
+
+/* A set whose inputs (its condition and the very parameter values it was built from) are those of
+ * the previous compile's set of the same name takes that set's elements as they are: a reconnect
+ * that changes the servers does not sort and print a 100,000-prefix list again. The element arrays
+ * are never changed once built, so they are shared. */
+static bool reuse_elements(const Emit *e, LgSet *s, const LgCondition *c) {
+        s->sources = g_array_new(FALSE, FALSE, sizeof(gconstpointer));
+        g_array_append_val(s->sources, c);
+        for (guint i = 0; i < c->params->len; i++) {
+                gconstpointer v = g_hash_table_lookup(e->en->params, c->params->pdata[i]);
+                g_array_append_val(s->sources, v);
+        }
+        const LgSet *prev = lg_table_find_set(e->b->previous, s->name);
+        if (!prev || !prev->sources || !prev->elements || prev->sources->len != s->sources->len ||
+            memcmp(prev->sources->data, s->sources->data, s->sources->len * sizeof(gconstpointer)) != 0 ||
+            g_strcmp0(prev->type, s->type) != 0)
+                return false;
+        g_ptr_array_unref(s->elements);
+        s->elements = g_ptr_array_ref(prev->elements);
+        return true;
 }
 
 /* A set's name says its type (address sets end in .v4/.v6, endpoint sets in .ep4/.ep6): when an
@@ -298,7 +322,7 @@ static CondResult emit_interface(Emit *e, const LgCondition *c) {
         e->family = fam;
         bool is_new;
         LgSet *s = builder_set(e->b, name, "ifname", true, &is_new);
-        if (is_new)
+        if (is_new && !reuse_elements(e, s, c))
                 ifname_elements(names, s->elements);
         g_string_append_printf(e->rule, "%s %s@%s ", key, op(c), name);
         return COND_OK;
@@ -386,7 +410,7 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
                                        e->family == 4 ? "ipv4_addr . inet_proto . inet_service"
                                                       : "ipv6_addr . inet_proto . inet_service",
                                        true, &is_new);
-                if (is_new) {
+                if (is_new && !reuse_elements(e, s, c)) {
                         g_autoptr(GArray) eps = g_array_sized_new(FALSE, FALSE, sizeof(LgEndpoint), capacity);
                         collect_endpoints(e, c, eps);
                         endpoint_elements(eps, s->elements);
@@ -395,7 +419,7 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
                                        name);
         } else {
                 LgSet *s = builder_set(e->b, name, e->family == 4 ? "ipv4_addr" : "ipv6_addr", true, &is_new);
-                if (is_new) {
+                if (is_new && !reuse_elements(e, s, c)) {
                         g_autoptr(GArray) addrs = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), capacity);
                         collect_addrs(e, c, addrs);
                         addr_elements(addrs, s->elements);
@@ -429,7 +453,7 @@ static CondResult emit_port(Emit *e, const LgCondition *c) {
         e->family = fam;
         bool is_new;
         LgSet *s = builder_set(e->b, name, "inet_service", true, &is_new);
-        if (is_new)
+        if (is_new && !reuse_elements(e, s, c))
                 port_elements(ports, s->elements);
         g_string_append_printf(e->rule, "th %s %s@%s ", portkey, op(c), name);
         return COND_OK;
@@ -719,9 +743,8 @@ LgTable *lg_table_copy(const LgTable *t, const char *name, bool owner, int prior
                 n->name = g_strdup(s->name);
                 n->type = s->type;
                 n->interval = s->interval;
-                n->elements = g_ptr_array_new_full(s->elements->len, g_free);
-                for (guint j = 0; j < s->elements->len; j++)
-                        g_ptr_array_add(n->elements, g_strdup(s->elements->pdata[j]));
+                /* Element arrays are never changed once built: share them. */
+                n->elements = s->elements ? g_ptr_array_ref(s->elements) : NULL;
                 g_ptr_array_add(c->sets, n);
         }
         for (guint i = 0; i < t->chains->len; i++) {
@@ -770,7 +793,7 @@ static int set_order(gconstpointer a, gconstpointer b) {
         return strcmp((*(const LgSet *const *) a)->name, (*(const LgSet *const *) b)->name);
 }
 
-static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **error) {
+static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, const LgTable *previous, GError **error) {
         g_autoptr(GArray) refs = g_array_new(FALSE, FALSE, sizeof(SublayerRef));
         for (guint i = 0; i < enabled->len; i++) {
                 const LgEnabled *en = enabled->pdata[i];
@@ -787,7 +810,7 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **
 
         LgTable *t = lg_table_new(lifetime == LG_LIFETIME_DYNAMIC ? LG_TABLE_DYNAMIC : LG_TABLE_PERSISTENT,
                                   lifetime == LG_LIFETIME_DYNAMIC);
-        Builder b = {.table = t, .sets = g_hash_table_new(g_str_hash, g_str_equal)};
+        Builder b = {.table = t, .sets = g_hash_table_new(g_str_hash, g_str_equal), .previous = previous};
         g_autoptr(GPtrArray) sublayer_chains = g_ptr_array_new();
         bool ok = true;
 
@@ -832,14 +855,18 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, GError **
 }
 
 LgRuleset *lg_compile(GPtrArray *enabled, GError **error) {
+        return lg_compile_incremental(enabled, NULL, error);
+}
+
+LgRuleset *lg_compile_incremental(GPtrArray *enabled, const LgRuleset *previous, GError **error) {
         g_autoptr(LgRuleset) r = g_new0(LgRuleset, 1);
         GError *e = NULL;
-        r->persistent = compile_table(enabled, LG_LIFETIME_PERSISTENT, &e);
+        r->persistent = compile_table(enabled, LG_LIFETIME_PERSISTENT, previous ? previous->persistent : NULL, &e);
         if (e) {
                 g_propagate_error(error, e);
                 return NULL;
         }
-        r->dynamic = compile_table(enabled, LG_LIFETIME_DYNAMIC, &e);
+        r->dynamic = compile_table(enabled, LG_LIFETIME_DYNAMIC, previous ? previous->dynamic : NULL, &e);
         if (e) {
                 g_propagate_error(error, e);
                 return NULL;
@@ -850,6 +877,8 @@ LgRuleset *lg_compile(GPtrArray *enabled, GError **error) {
 /* ---- comparison and transaction text ---- */
 
 static bool strv_equal(GPtrArray *a, GPtrArray *b) {
+        if (a == b)
+                return true;
         if (a->len != b->len)
                 return false;
         for (guint i = 0; i < a->len; i++)

@@ -23,7 +23,8 @@ typedef struct {
         const char *type;     /* nftables type expression */
         bool interval;
         GPtrArray *elements;  /* char*: canonical, sorted, merged, never overlapping; NULL when
-                               * unknown (a table read back from the kernel) */
+                               * unknown (a table read back from the kernel); shared, never changed */
+        GArray *sources;      /* gconstpointer: the condition and parameter values it was built from */
 } LgSet;
 
 typedef struct {
@@ -60,6 +61,9 @@ typedef struct {
 
 /* `enabled` holds LgEnabled*; order does not matter (the output is sorted and deterministic). */
 LgRuleset *lg_compile(GPtrArray *enabled, GError **error);
+/* The same, reusing the element lists of `previous` (the last compile of the same enabled policies,
+ * whose parameter values are still alive) for sets whose inputs are the very same values. */
+LgRuleset *lg_compile_incremental(GPtrArray *enabled, const LgRuleset *previous, GError **error);
 void lg_ruleset_free(LgRuleset *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgRuleset, lg_ruleset_free)
 

@@ -16,7 +16,13 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
 
 static int on_exit_deny_waiting(sd_event_source *s, void *userdata) {
-        lg_auth_cancel_all("leakguardd is stopping");
+        sd_bus *bus = userdata;
+        /* A round trip to the bus driver after the denials: the bus handles our messages in order,
+         * so when the answer comes it has delivered them. Without it, dbus-daemon may see the
+         * connection close first and tell the callers NoReply instead. */
+        if (lg_auth_cancel_all("leakguardd is stopping") > 0)
+                sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                   "GetId", NULL, NULL, "");
         return 0;
 }
 
@@ -160,7 +166,7 @@ int main(int argc, char **argv) {
         /* On SIGTERM, callers still waiting for polkit get AccessDenied instead of no reply at all:
          * this exit source runs before sd-bus's own (NORMAL priority), which flushes and closes. */
         sd_event_source *deny_waiting = NULL;
-        if (sd_event_add_exit(event, &deny_waiting, on_exit_deny_waiting, NULL) >= 0)
+        if (sd_event_add_exit(event, &deny_waiting, on_exit_deny_waiting, bus) >= 0)
                 sd_event_source_set_priority(deny_waiting, SD_EVENT_PRIORITY_IMPORTANT);
 
         k = sd_event_loop(event);

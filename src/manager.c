@@ -265,11 +265,8 @@ static LgState *state_from(GHashTable *enabled, guint64 generation) {
                         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
                 g_hash_table_iter_init(&it, e->params);
                 gpointer k;
-                while (g_hash_table_iter_next(&it, &k, &v)) {
-                        GPtrArray *items = lg_value_to_strv(v);
-                        g_ptr_array_add(items, NULL);
-                        g_hash_table_insert(params, g_strdup(k), g_ptr_array_free(items, FALSE));
-                }
+                while (g_hash_table_iter_next(&it, &k, &v))
+                        g_hash_table_insert(params, g_strdup(k), g_strdupv((char **) lg_value_canonical(v)));
                 lg_state_add(s, e->policy->name, params);
         }
         return s;
@@ -296,7 +293,7 @@ static bool persistent_changed(const LgRuleset *a, const LgRuleset *b) {
 static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         g_autoptr(GHashTable) owned = enabled;
         g_autoptr(GPtrArray) list = enabled_array(enabled);
-        g_autoptr(LgRuleset) next = lg_compile(list, error);
+        g_autoptr(LgRuleset) next = lg_compile_incremental(list, m->applied, error);
         if (!next)
                 return false;
         if (m->tamper_guard && next->persistent)
@@ -326,6 +323,11 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                         return false;
         }
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
+        /* The fallback ruleset is rewritten when the persistent table's rules change, not on a
+         * reconnect: printing and syncing every element of a large set each time is what a reconnect
+         * must not cost, and a fallback with the previous servers still fails closed. */
+        bool save_ruleset = save && !(m->applied->persistent && next->persistent &&
+                                      lg_table_same_shape(m->applied->persistent, next->persistent));
         lg_ruleset_free(m->applied);
         m->applied = g_steal_pointer(&next);
         g_hash_table_unref(m->enabled);
@@ -339,10 +341,12 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                 g_clear_pointer(&m->save_error, g_free);
                 /* The ruleset first: a restart trusts it only when state.ini is unusable, and then
                  * it should be the newest one there is. */
-                g_autoptr(GString) full = g_string_new(NULL);
-                lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, full);
-                if (!lg_state_save_ruleset(m->state_dir, full->str, &e2))
-                        g_warning("cannot save ruleset: %s", e2->message);
+                if (save_ruleset) {
+                        g_autoptr(GString) full = g_string_new(NULL);
+                        lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, full);
+                        if (!lg_state_save_ruleset(m->state_dir, full->str, &e2))
+                                g_warning("cannot save ruleset: %s", e2->message);
+                }
                 if (!lg_state_save(m->state_dir, st, &e)) {
                         /* Degraded until a save succeeds: what the kernel holds is right, but a
                          * restart would bring back the policies of an older generation. */

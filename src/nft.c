@@ -465,7 +465,9 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
         /* One message per ELEMS_PER_MESSAGE elements; each element needs well under 256 bytes. */
         size_t size = 2 * MNL_SOCKET_BUFFER_SIZE + (total * 2 / ELEMS_PER_MESSAGE + 2 * nsets) * 1024 +
                       total * 2 * 256;
-        g_autofree char *buf = g_malloc(size);
+        /* Zeroed: libnftnl leaves attribute padding undefined and valgrind checks every byte sent
+         * (calloc of a large block is fresh mmap()ed zero pages: no memset cost). */
+        g_autofree char *buf = g_malloc0(size);
         struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, size);
         /* Sequence numbers apart from the context's own (small, counting up from its creation). */
         static uint32_t next_seq = 0x40000000;

@@ -69,6 +69,7 @@ void lg_value_free(LgValue *v) {
         if (v->ports)
                 g_array_unref(v->ports);
         g_free(v->string);
+        g_strfreev(v->canonical);
         g_free(v);
 }
 
@@ -92,6 +93,7 @@ LgValue *lg_value_copy(const LgValue *v) {
         c->endpoints = array_copy(v->endpoints);
         c->ports = array_copy(v->ports);
         c->string = g_strdup(v->string);
+        c->canonical = NULL;
         return c;
 }
 
@@ -598,6 +600,15 @@ void lg_endpoint_format(const LgEndpoint *e, GString *out) {
                 g_string_append(out, "/udp");
         else if (e->proto == IPPROTO_TCP)
                 g_string_append(out, "/tcp");
+}
+
+const char *const *lg_value_canonical(const LgValue *v) {
+        if (!v->canonical) {
+                GPtrArray *items = lg_value_to_strv(v);
+                g_ptr_array_add(items, NULL);
+                ((LgValue *) v)->canonical = (char **) g_ptr_array_free(items, FALSE);
+        }
+        return (const char *const *) v->canonical;
 }
 
 GPtrArray *lg_value_to_strv(const LgValue *v) {

@@ -57,6 +57,7 @@ typedef struct {
         bool boolean;         /* bool */
         uint32_t uid;         /* user */
         char *string;         /* string */
+        char **canonical;     /* memo of lg_value_canonical() */
 } LgValue;
 
 LgValue *lg_value_new(LgType type);
@@ -95,6 +96,9 @@ void lg_endpoint_format(const LgEndpoint *e, GString *out);
 char *lg_value_to_string(const LgValue *v);
 /* Each item on its own, canonical (for Status and the state file). */
 GPtrArray *lg_value_to_strv(const LgValue *v);
+/* The same as a NULL-terminated array, made once per value: a saved state or a Status reply with a
+ * 100,000-prefix parameter does not print it again for every change of another parameter. */
+const char *const *lg_value_canonical(const LgValue *v);
 
 /* Address helpers used by the compiler. */
 int lg_addr_compare_start(const LgAddr *a, const LgAddr *b);

@@ -136,9 +136,9 @@ int lg_auth_check_async(sd_bus *bus, sd_bus_message *call, const char *action, L
         return 0;
 }
 
-void lg_auth_cancel_all(const char *why) {
+unsigned lg_auth_cancel_all(const char *why) {
         if (!live)
-                return;
+                return 0;
         /* finish() removes each from `live`: take them out first. */
         g_autofree gpointer *all = g_hash_table_get_keys_as_array(live, NULL);
         guint n = g_hash_table_size(live);
@@ -147,4 +147,5 @@ void lg_auth_cancel_all(const char *why) {
         if (n > 0)
                 g_message("%u calls waiting for authorization denied: %s", n, why);
         g_clear_pointer(&live, g_hash_table_unref);
+        return n;
 }

@@ -17,5 +17,6 @@ typedef void (*LgAuthCallback)(sd_bus_message *call, bool allowed, const char *w
  * event loop (also for root). */
 int lg_auth_check_async(sd_bus *bus, sd_bus_message *call, const char *action, LgAuthCallback cb, void *userdata);
 /* Ends every check still in flight as denied with `why` (the daemon is stopping): each callback
- * runs once, now, so that every caller gets an answer and nothing holds the bus any more. */
-void lg_auth_cancel_all(const char *why);
+ * runs once, now, so that every caller gets an answer and nothing holds the bus any more.
+ * Returns how many there were. */
+unsigned lg_auth_cancel_all(const char *why);
