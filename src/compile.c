@@ -923,6 +923,24 @@ static void write_set_declaration(GString *out, const LgSet *s) {
                                s->interval ? "\t\tflags interval\n" : "");
 }
 
+/* A set `old` lacks, of a policy whose rules `old` already holds: the swap replaces rules that
+ * worked with rules that refer to it, so it must exist before the swap. The sets of a policy that
+ * is being enabled go with its rules: those rules protected nothing before, so a rule that does not
+ * match while its own transaction commits loses nothing (and saves a transaction per Enable). */
+bool lg_table_set_made_before(const LgTable *old, const char *set) {
+        if (!old || lg_table_find_set(old, set))
+                return false;
+        g_auto(GStrv) parts = g_strsplit(set, ".", 3); /* s.POLICY.… */
+        if (g_strv_length(parts) < 3)
+                return true;
+        for (guint i = 0; i < old->chains->len; i++) {
+                g_auto(GStrv) c = g_strsplit(((LgChain *) old->chains->pdata[i])->name, ".", 3); /* LAYER.POLICY.SUBLAYER */
+                if (g_strv_length(c) == 3 && g_str_equal(c[1], parts[1]))
+                        return true;
+        }
+        return false;
+}
+
 bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out) {
         if (!t || !old)
                 return false;
@@ -930,7 +948,7 @@ bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out)
         g_string_append_printf(out, "table inet %s {%s\n", t->name, t->owner ? " flags owner;" : "");
         size_t decl = out->len;
         for (guint i = 0; i < t->sets->len; i++)
-                if (!lg_table_find_set(old, ((LgSet *) t->sets->pdata[i])->name))
+                if (lg_table_set_made_before(old, ((LgSet *) t->sets->pdata[i])->name))
                         write_set_declaration(out, t->sets->pdata[i]);
         if (out->len == decl) {
                 g_string_truncate(out, start);
@@ -939,7 +957,7 @@ bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out)
         g_string_append(out, "}\n");
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
-                if (!lg_table_find_set(old, s->name))
+                if (lg_table_set_made_before(old, s->name))
                         write_elements(out, "add", t->name, s->name, s->elements);
         }
         return true;
@@ -1008,7 +1026,7 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
                 const LgSet *o = old ? lg_table_find_set(old, s->name) : NULL;
-                if (old && !o)
+                if (lg_table_set_made_before(old, s->name))
                         continue; /* created and filled by lg_table_write_new_sets() */
                 if (o && o->elements) {
                         /* `flush table` keeps set elements: touch only what changes. */

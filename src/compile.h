@@ -92,11 +92,14 @@ bool lg_table_same_shape(const LgTable *a, const LgTable *b);
  * objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. Sets
  * missing from a non-NULL `old` must have been made by lg_table_write_new_sets() first. */
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out);
-/* Sets that `t` has and `old` (the kernel's table) lacks, declared and filled in a transaction of
- * their own that must run before lg_table_write_replace(t, old): measured on kernel 6.18, a rule
- * that refers to a set created in the same transaction fails to match while the transaction
- * commits, so packets it should drop get through. False (nothing written) when there are none. */
+/* Sets that `t` has and `old` (the kernel's table) lacks, of policies whose rules `old` holds,
+ * declared and filled in a transaction of their own that must run before
+ * lg_table_write_replace(t, old): measured on kernel 6.18, a rule that refers to a set created in
+ * the same transaction fails to match while the transaction commits, so packets it should drop get
+ * through. False (nothing written) when there are none. */
 bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out);
+/* Whether lg_table_write_new_sets() makes set `set` (missing from `old`) before the swap. */
+bool lg_table_set_made_before(const LgTable *old, const char *set);
 /* The elements of `o` that `s` lacks (del) and those of `s` that `o` lacks (add); borrowed strings. */
 void lg_set_diff(const LgSet *s, const LgSet *o, GPtrArray *del, GPtrArray *add);
 /* Set-element changes only (lg_table_same_shape(old, t) must hold): O(changed elements). */

@@ -225,7 +225,7 @@ static void drop_new_sets(LgManager *m, const LgRuleset *next) {
         for (int i = 0; i < 3; i++)
                 for (guint j = 0; want[i] && cur[i] && j < want[i]->sets->len; j++) {
                         const LgSet *s = want[i]->sets->pdata[j];
-                        if (!lg_table_find_set(cur[i], s->name))
+                        if (lg_table_set_made_before(cur[i], s->name))
                                 g_string_append_printf(undo, "delete set inet %s %s\n", want[i]->name, s->name);
                 }
         g_autoptr(GError) e = NULL;
@@ -507,9 +507,22 @@ static GHashTable *rebind(LgPolicy *p, GHashTable *strv_params, GHashTable *valu
         gpointer k, v;
         if (value_params) {
                 g_hash_table_iter_init(&it, value_params);
-                while (g_hash_table_iter_next(&it, &k, &v))
-                        if (lg_policy_find_param(p, k))
-                                g_hash_table_insert(given, g_strdup(k), lg_value_copy(v));
+                while (g_hash_table_iter_next(&it, &k, &v)) {
+                        const LgParamDecl *d = lg_policy_find_param(p, k);
+                        if (!d)
+                                continue;
+                        /* A parameter whose type the edited file changed keeps its value if the
+                         * value's text is valid for the new type (an address is an endpoint). */
+                        const LgValue *val = v;
+                        const char *const *items = lg_value_canonical(val);
+                        LgValue *nv = val->type == d->type
+                                              ? lg_value_copy(val)
+                                              : lg_value_parse_strv(d->type, items, g_strv_length((char **) items),
+                                                                    error);
+                        if (!nv)
+                                return NULL;
+                        g_hash_table_insert(given, g_strdup(k), nv);
+                }
         } else {
                 g_hash_table_iter_init(&it, strv_params);
                 while (g_hash_table_iter_next(&it, &k, &v)) {
