@@ -17,6 +17,9 @@ packages=(
   # end-to-end leak tests (tests/kernel/test-e2e-*.sh): real WireGuard tunnels in userspace (the kernel
   # has no WireGuard module), resolvers, a capture of what leaves the protected namespace
   wireguard-go wireguard-tools dnsmasq-base tcpdump
+  # hardening (issue 7): libFuzzer targets built with clang (fuzz/), the daemon under valgrind
+  # (tests/kernel/test-valgrind.sh), symbolized sanitizer reports
+  clang libclang-rt-14-dev llvm valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

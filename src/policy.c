@@ -1218,13 +1218,22 @@ LgPolicy *lg_policy_load_file(const char *path, GError **error) {
         /* Check the size first: a huge regular file is refused without reading it. The read is
          * bounded as well, since a device or a pipe (check /dev/zero, a symlink in the policy
          * directory) has no size to check and g_file_get_contents() would read it forever. */
-        int fd = g_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+        /* O_NONBLOCK: opening a FIFO for reading would wait for a writer, and so would the
+         * daemon's start-up or Reload. */
+        int fd = g_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0) {
                 int err = errno;
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s: cannot open: %s", path, g_strerror(err));
                 return NULL;
         }
         struct stat st;
+        if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode))) {
+                g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY, "%s: a %s, not a policy file", path,
+                            S_ISDIR(st.st_mode) ? "directory" : S_ISFIFO(st.st_mode) ? "FIFO" : "socket");
+                close(fd);
+                return NULL;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > LG_MAX_POLICY_FILE_SIZE) {
                 g_set_error(error, LG_ERROR, LG_ERROR_INVALID_POLICY,
                             "%s: file is %lld bytes, a policy file may have at most %d bytes", path,

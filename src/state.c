@@ -1,5 +1,6 @@
 #include "state.h"
 
+#include "error.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -51,16 +52,9 @@ static GHashTable *params_new(void) {
 static void clean_error(GError *e) {
         if (!e)
                 return;
-        g_autofree char *valid = g_utf8_make_valid(e->message, -1);
-        if (g_utf8_strlen(valid, -1) > 300) {
-                char *end = g_utf8_offset_to_pointer(valid, 300);
-                *end = '\0';
-                g_free(e->message);
-                e->message = g_strconcat(valid, "…", NULL);
-        } else {
-                g_free(e->message);
-                e->message = g_steal_pointer(&valid);
-        }
+        char *text = lg_error_text(e->message, 300);
+        g_free(e->message);
+        e->message = text;
 }
 
 /* g_key_file_get_string_list(), after checking the raw value's escapes ourselves: GLib 2.74 sets

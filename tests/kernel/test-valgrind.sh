@@ -21,7 +21,7 @@ if ldd "$BUILDDIR/leakguardd" 2>/dev/null | grep -q 'libasan\|libubsan' ||
 fi
 . "$(dirname "$0")/../lib/netns.sh"
 lg_require
-tests=${LG_VALGRIND_TESTS:-test-daemon-state-faults.sh test-daemon-bus.sh}
+tests=${LG_VALGRIND_TESTS:-test-daemon-state-faults.sh test-daemon-bus.sh test-daemon-abuse.sh}
 VG="$LG_TMP/valgrind"
 mkdir -p "$VG"
 chmod 755 "$LG_TMP" "$VG"

@@ -18,7 +18,8 @@
                                        prints {"error or ok": count, …} once all are answered
 
 KINDs for `call`: s:TEXT, s*N:CHAR (N times CHAR), as*N:ITEM (N items, '#' replaced by the
-index), aq*N:PORT, v*DEPTH (a{sv} parameter "tunnel" nested DEPTH variants deep), a{sv}*N:NAME
+index), aq*N:PORT, v*DEPTH[:KEY] (a{sv} entry KEY, default "tunnel", nested DEPTH variants
+deep), a{sv}*N:NAME
 (N entries called NAME#; NAME *M:C is M times C), kv:NAME=SIG:VALUE (one a{sv} of parameters;
 several kv: join; SIG s, b, as (VALUE split on ','), as*N (VALUE ADDR: N addresses, else N items
 with '#' replaced by the index), aq*N, s*N (VALUE is a character repeated N times), as1*N (one
@@ -70,10 +71,11 @@ def build_args(kinds):
             n, port = k[3:].split(":", 1)
             sig += "aq"
             vals.append(dbus.Array([dbus.UInt16(int(port))] * int(n), signature="q"))
-        elif k.startswith("v*"):
-            depth = int(k[2:])
+        elif k.startswith("v*"):  # v*DEPTH or v*DEPTH:KEY (default key "tunnel")
+            depth, _, key = k[2:].partition(":")
             sig += "a{sv}"
-            vals.append(dbus.Dictionary({"tunnel": dbus.String("wg0", variant_level=depth)}, signature="sv"))
+            vals.append(dbus.Dictionary({key or "tunnel": dbus.String("wg0", variant_level=int(depth))},
+                                        signature="sv"))
         elif k.startswith("a{sv}*"):
             n, name = k[6:].split(":", 1)
             if name.startswith("*"):  # a{sv}*1:*N:CHAR: one entry named N times CHAR

@@ -1,0 +1,210 @@
+/* Hardening of the core (issue 7, docs/limits.md): the state file's parser refuses what it did
+ * not write and survives what GLib's GKeyFile gets wrong, the loader refuses what is not a regular
+ * file of sane size, a state round-trips exactly (a policy without parameters included), the total
+ * number of parameter items per Enable is bounded, and error texts are always fit for D-Bus. */
+#include "error.h"
+#include "params.h"
+#include "policy.h"
+#include "state.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char good[] = "[leakguard]\n"
+                           "version=1\n"
+                           "generation=7\n"
+                           "policies=killswitch;ipv6-leak;\n"
+                           "\n"
+                           "[policy killswitch]\n"
+                           "servers=192.0.2.1:51820/udp;\n"
+                           "tunnel=wg0;\n"
+                           "\n"
+                           "[end]\n"
+                           "complete=true\n";
+
+static void refused(const char *text, gssize len, const char *want) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgState) s = lg_state_parse(text, len < 0 ? strlen(text) : (size_t) len, &e);
+        g_assert_null(s);
+        g_assert_nonnull(e);
+        g_assert_true(g_utf8_validate(e->message, -1, NULL));
+        if (!strstr(e->message, want))
+                g_error("'%s' does not contain '%s'", e->message, want);
+}
+
+static char *replace(const char *text, const char *from, const char *to) {
+        g_auto(GStrv) parts = g_strsplit(text, from, 2);
+        return g_strjoinv(to, parts);
+}
+
+static void test_state_parse_refuses(void) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgState) s = lg_state_parse(good, strlen(good), &e);
+        g_assert_no_error(e);
+        /* ipv6-leak has no group: a policy without parameters (GKeyFile writes no empty group). */
+        g_assert_cmpuint(s->policies->len, ==, 2);
+        g_assert_cmpuint(g_hash_table_size(((LgSavedPolicy *) s->policies->pdata[1])->params), ==, 0);
+
+        g_autofree char *twice = replace(good, "policies=killswitch;ipv6-leak;", "policies=killswitch;killswitch;");
+        refused(twice, -1, "policy 'killswitch' is listed twice");
+        g_autofree char *badname = replace(good, "policies=killswitch;", "policies=../etc;");
+        refused(badname, -1, "'../etc' in the policy list is not a policy name");
+        g_autofree char *badkey = replace(good, "tunnel=wg0;", "Tunnel=wg0;");
+        refused(badkey, -1, "'Tunnel' is not a parameter name");
+        /* GLib 2.74 sets its GError twice on this value (fuzz/regressions/state/). */
+        g_autofree char *esc = replace(good, "tunnel=wg0;", "tunnel=\\x\\");
+        refused(esc, -1, "invalid escape sequence");
+        g_autofree char *v2 = replace(good, "version=1", "version=2");
+        refused(v2, -1, "state version 2, this leakguardd reads version 1");
+        g_autofree char *noend = replace(good, "complete=true", "complete=false");
+        refused(noend, -1, "incomplete");
+        refused(good, 60, "incomplete");
+        char nul[sizeof good];
+        memcpy(nul, good, sizeof good);
+        nul[30] = '\0';
+        refused(nul, sizeof good - 1, "contains a NUL byte");
+        /* A long line of invalid UTF-8: GKeyFile quotes it; the message is made UTF-8 and cut. */
+        g_autofree char *junk = g_strnfill(5000, '\xff');
+        g_autofree char *bad = g_strconcat("[leakguard]\n", junk, "\n", NULL);
+        g_autoptr(GError) e2 = NULL;
+        g_assert_null(lg_state_parse(bad, strlen(bad), &e2));
+        g_assert_true(g_utf8_validate(e2->message, -1, NULL));
+        g_assert_cmpuint(g_utf8_strlen(e2->message, -1), <=, 301);
+}
+
+static void test_state_round_trip(void) {
+        g_autoptr(LgState) s = lg_state_new();
+        s->generation = G_MAXUINT64;
+        GHashTable *p = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+        const char *items[] = {"a;b", "c\\d", " lead", "new\nline", NULL};
+        g_hash_table_insert(p, g_strdup("cgroup"), g_strdupv((char **) items));
+        lg_state_add(s, "typed", p);
+        lg_state_add(s, "no-params", g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev));
+        size_t len;
+        g_autofree char *text = lg_state_to_data(s, &len);
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgState) back = lg_state_parse(text, len, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, G_MAXUINT64);
+        g_assert_cmpuint(back->policies->len, ==, 2);
+        g_assert_cmpstr(((LgSavedPolicy *) back->policies->pdata[1])->policy, ==, "no-params");
+        char **got = g_hash_table_lookup(((LgSavedPolicy *) back->policies->pdata[0])->params, "cgroup");
+        g_assert_true(g_strv_equal((const char *const *) got, items));
+        size_t len2;
+        g_autofree char *again = lg_state_to_data(back, &len2);
+        g_assert_cmpstr(text, ==, again);
+}
+
+static void test_state_load_files(void) {
+        g_autofree char *dir = g_dir_make_tmp("lg-hardening-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, LG_STATE_FILE, NULL);
+        g_autoptr(GError) e = NULL;
+        /* None: no state, no error. */
+        g_assert_null(lg_state_load(dir, &e));
+        g_assert_no_error(e);
+        /* A FIFO would block a reader forever. */
+        g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+        g_assert_null(lg_state_load(dir, &e));
+        g_assert_error(e, G_FILE_ERROR, G_FILE_ERROR_FAILED);
+        g_assert_true(g_str_has_suffix(e->message, "is not a regular file"));
+        g_clear_error(&e);
+        g_unlink(path);
+        /* A directory. */
+        g_assert_cmpint(g_mkdir(path, 0700), ==, 0);
+        g_assert_null(lg_state_load(dir, &e));
+        g_assert_true(g_str_has_suffix(e->message, "is not a regular file"));
+        g_clear_error(&e);
+        g_rmdir(path);
+        /* Larger than LG_MAX_STATE_FILE_SIZE (sparse: nothing is written). */
+        int fd = g_open(path, O_CREAT | O_WRONLY, 0600);
+        g_assert_cmpint(ftruncate(fd, (off_t) LG_MAX_STATE_FILE_SIZE + 1), ==, 0);
+        close(fd);
+        g_assert_null(lg_state_load(dir, &e));
+        g_assert_nonnull(strstr(e->message, "bytes, more than the 268435456 allowed"));
+        g_clear_error(&e);
+        /* The saved ruleset: the same rules, and no NUL inside. */
+        g_autofree char *rpath = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        g_assert_true(g_file_set_contents(rpath, "flush ruleset\0add table x", 25, NULL));
+        g_assert_null(lg_state_load_ruleset(dir, &e));
+        g_assert_nonnull(strstr(e->message, "contains a NUL byte"));
+        g_clear_error(&e);
+        g_unlink(rpath);
+        g_assert_null(lg_state_load_ruleset(dir, &e));
+        g_assert_error(e, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        g_clear_error(&e);
+        /* A good one, saved and loaded. */
+        g_unlink(path);
+        g_autoptr(LgState) s = lg_state_parse(good, strlen(good), &e);
+        g_assert_true(lg_state_save(dir, s, &e));
+        g_autoptr(LgState) back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 7);
+        g_unlink(path);
+        g_rmdir(dir);
+}
+
+static const char two_lists[] = "policy: two\n"
+                                "parameters:\n"
+                                "  a: { type: ports }\n"
+                                "  b: { type: ports }\n"
+                                "sublayers:\n"
+                                "  - name: s\n"
+                                "    weight: 1\n"
+                                "    filters:\n"
+                                "      - { name: f, layers: [outbound], weight: 1, action: block,\n"
+                                "          match: { remote_port: [$a, $b] } }\n";
+
+static LgValue *ports(guint n) {
+        LgValue *v = lg_value_new(LG_TYPE_PORTS);
+        g_array_set_size(v->ports, n);
+        return v;
+}
+
+static void test_param_items_total(void) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(LgPolicy) p = lg_policy_load_data(two_lists, strlen(two_lists), "two.yaml", &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(LG_MAX_PARAM_ITEMS, ==, 2000000u);
+        g_autoptr(GHashTable) given = lg_params_table_new();
+        g_hash_table_insert(given, g_strdup("a"), ports(LG_MAX_PARAM_ITEMS / 2));
+        g_hash_table_insert(given, g_strdup("b"), ports(LG_MAX_PARAM_ITEMS / 2));
+        g_autoptr(GHashTable) ok = lg_policy_bind_params(p, given, &e);
+        g_assert_no_error(e);
+        g_assert_nonnull(ok);
+        g_hash_table_insert(given, g_strdup("b"), ports(LG_MAX_PARAM_ITEMS / 2 + 1));
+        g_assert_null(lg_policy_bind_params(p, given, &e));
+        g_assert_error(e, LG_ERROR, LG_ERROR_INVALID_PARAMETERS);
+        g_assert_cmpstr(e->message, ==, "more than 2000000 items in all parameters together");
+}
+
+static void test_error_text(void) {
+        g_autofree char *same = lg_error_text("plain ünïcödé", 100);
+        g_assert_cmpstr(same, ==, "plain ünïcödé");
+        g_autofree char *fixed = lg_error_text("bad \xff\xfe byte", 100);
+        g_assert_true(g_utf8_validate(fixed, -1, NULL));
+        g_assert_true(g_str_has_prefix(fixed, "bad "));
+        g_autofree char *cut = lg_error_text("ééééé", 3);
+        g_assert_cmpstr(cut, ==, "ééé…");
+        g_autofree char *null = lg_error_text(NULL, 3);
+        g_assert_cmpstr(null, ==, "");
+}
+
+static void test_policy_null_data(void) {
+        /* An empty buffer may come as NULL (g_memdup2 of 0 bytes): libyaml asserts on NULL input. */
+        g_autoptr(GError) e = NULL;
+        g_assert_null(lg_policy_load_data(NULL, 0, "empty.yaml", &e));
+        g_assert_nonnull(strstr(e->message, "the file is empty"));
+}
+
+int main(int argc, char **argv) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/hardening/state/parse-refuses", test_state_parse_refuses);
+        g_test_add_func("/hardening/state/round-trip", test_state_round_trip);
+        g_test_add_func("/hardening/state/load-files", test_state_load_files);
+        g_test_add_func("/hardening/params/items-total", test_param_items_total);
+        g_test_add_func("/hardening/error-text", test_error_text);
+        g_test_add_func("/hardening/policy/null-data", test_policy_null_data);
+        return g_test_run();
+}
