@@ -108,6 +108,7 @@ void lg_kernel_table_free(LgKernelTable *k) {
         g_hash_table_unref(k->base);
         g_hash_table_unref(k->sets);
         g_hash_table_unref(k->counters);
+        g_hash_table_unref(k->chain_counters);
         g_free(k);
 }
 
@@ -194,12 +195,20 @@ static int on_rule(const struct nlmsghdr *nlh, void *data) {
                 if (comment) {
                         /* NUL-terminated by nftables, but bounded by the attribute either way. */
                         g_autofree char *key = g_strndup(nftnl_udata_get(comment), nftnl_udata_len(comment));
-                        LgCounter *sum = g_hash_table_lookup(d->k->counters, key);
-                        if (!sum) {
-                                sum = g_new0(LgCounter, 1);
-                                g_hash_table_insert(d->k->counters, g_steal_pointer(&key), sum);
+                        LgCounter rule = {0};
+                        nftnl_expr_foreach(r, on_expr, &rule);
+                        g_autofree char *per_chain = g_strdup_printf("%s %s", chain, key);
+                        GHashTable *tables[2] = {d->k->counters, d->k->chain_counters};
+                        char **keys[2] = {&key, &per_chain};
+                        for (int i = 0; i < 2; i++) {
+                                LgCounter *sum = g_hash_table_lookup(tables[i], *keys[i]);
+                                if (!sum) {
+                                        sum = g_new0(LgCounter, 1);
+                                        g_hash_table_insert(tables[i], g_steal_pointer(keys[i]), sum);
+                                }
+                                sum->packets += rule.packets;
+                                sum->bytes += rule.bytes;
                         }
-                        nftnl_expr_foreach(r, on_expr, sum);
                 }
         }
         nftnl_rule_free(r);
@@ -260,6 +269,7 @@ LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
         k->base = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        k->chain_counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         DumpCtx d = {.k = k, .table = table};
         int r = dump(nl, NFT_MSG_GETTABLE, table, on_table, &d);
         if (r >= 0 && d.found)

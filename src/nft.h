@@ -36,10 +36,12 @@ typedef struct {
         GHashTable *base;     /* names of base chains (set) */
         GHashTable *sets;     /* names of sets (set) */
         GHashTable *counters; /* rule comment "policy/sublayer/filter" → LgCounter*, summed over its rules */
+        GHashTable *chain_counters; /* "CHAIN COMMENT" → LgCounter*: the same per chain, i.e. per layer */
         bool owner;
 } LgKernelTable;
 
-/* NULL without error when the table does not exist. Set elements are not read (terse listing). */
+/* NULL without error when the table does not exist. Reads through a netlink socket of its own (`n`
+ * may be NULL) and never asks for set elements. */
 LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error);
 void lg_kernel_table_free(LgKernelTable *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgKernelTable, lg_kernel_table_free)
