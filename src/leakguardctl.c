@@ -308,8 +308,20 @@ static int print_json_reply(sd_bus_message *reply) {
         return 0;
 }
 
-static int call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...) {
+/* Sends a call built up to `k` (an earlier failure is passed on) and reports any failure. */
+static int send_call(sd_bus *bus, sd_bus_message *m, int k, sd_bus_message **reply) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
+        if (k >= 0)
+                k = sd_bus_call(bus, m, 0, &e, reply);
+        if (k < 0) {
+                g_autofree char *what = g_strdup_printf("%s failed", sd_bus_message_get_member(m));
+                bus_fail(what, k, &e);
+                sd_bus_error_free(&e);
+        }
+        return k;
+}
+
+static int call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...) {
         g_autoptr(sd_bus_message) m = NULL;
         int k = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, member);
         if (k >= 0 && types) {
@@ -318,14 +330,11 @@ static int call(sd_bus *bus, const char *member, sd_bus_message **reply, const c
                 k = sd_bus_message_appendv(m, types, ap);
                 va_end(ap);
         }
-        if (k >= 0)
-                k = sd_bus_call(bus, m, 0, &e, reply);
         if (k < 0) {
-                g_autofree char *what = g_strdup_printf("%s failed", member);
-                bus_fail(what, k, &e);
-                sd_bus_error_free(&e);
+                bus_fail("cannot build the call", k, NULL);
+                return k;
         }
-        return k;
+        return send_call(bus, m, k, reply);
 }
 
 /* Reads the variant of `key` from an a{sv} reply into the message position (enters it). */
@@ -457,15 +466,9 @@ static int cmd_enable(int argc, char **argv) {
         }
         if (k >= 0)
                 k = sd_bus_message_close_container(m);
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        if (k >= 0)
-                k = sd_bus_call(bus, m, 0, &e, &reply);
-        if (k < 0) {
-                bus_fail("Enable failed", k, &e);
-                sd_bus_error_free(&e);
+        if (send_call(bus, m, k, &reply) < 0)
                 return 1;
-        }
         uint64_t gen = 0;
         sd_bus_message_read(reply, "t", &gen);
         if (arg_json)
@@ -779,15 +782,9 @@ static int cmd_explain(int argc, char **argv) {
         }
         if (k >= 0)
                 k = sd_bus_message_close_container(m);
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        if (k >= 0)
-                k = sd_bus_call(bus, m, 0, &e, &reply);
-        if (k < 0) {
-                bus_fail("Explain failed", k, &e);
-                sd_bus_error_free(&e);
+        if (send_call(bus, m, k, &reply) < 0)
                 return 1;
-        }
         const char *verdict, *policy, *sublayer, *filter;
         k = sd_bus_message_read(reply, "ssss", &verdict, &policy, &sublayer, &filter);
         if (k < 0)
