@@ -483,15 +483,6 @@ static const char *icmp_namer(int fam, uint32_t v) {
         return lg_icmp_type_name(fam, (uint8_t) v);
 }
 
-static const LgCondition *find_cond(const LgFilter *f, LgCondKey key, bool negated) {
-        for (guint i = 0; i < f->conditions->len; i++) {
-                const LgCondition *c = f->conditions->pdata[i];
-                if (c->key == key && c->negated == negated)
-                        return c;
-        }
-        return NULL;
-}
-
 static CondResult emit_condition(Emit *e, const LgCondition *c) {
         switch (c->key) {
         case LG_COND_INTERFACE:
@@ -554,13 +545,13 @@ static CondResult emit_condition(Emit *e, const LgCondition *c) {
 }
 
 static int filter_family(const LgFilter *f) {
-        const LgCondition *fam = find_cond(f, LG_COND_FAMILY, false);
+        const LgCondition *fam = lg_filter_find_condition(f, LG_COND_FAMILY, false);
         if (fam)
                 return fam->family;
-        fam = find_cond(f, LG_COND_FAMILY, true);
+        fam = lg_filter_find_condition(f, LG_COND_FAMILY, true);
         if (fam)
                 return fam->family == 4 ? 6 : 4;
-        const LgCondition *proto = find_cond(f, LG_COND_PROTOCOL, false);
+        const LgCondition *proto = lg_filter_find_condition(f, LG_COND_PROTOCOL, false);
         if (proto && proto->numbers->len == 1) {
                 uint8_t p = g_array_index(proto->numbers, uint8_t, 0);
                 if (p == IPPROTO_ICMP)
@@ -581,8 +572,8 @@ static bool filter_has_addresses(const LgFilter *f) {
 }
 
 static bool filter_has_ports(const LgFilter *f) {
-        return find_cond(f, LG_COND_REMOTE_PORT, false) || find_cond(f, LG_COND_REMOTE_PORT, true) ||
-               find_cond(f, LG_COND_LOCAL_PORT, false) || find_cond(f, LG_COND_LOCAL_PORT, true);
+        return lg_filter_find_condition(f, LG_COND_REMOTE_PORT, false) || lg_filter_find_condition(f, LG_COND_REMOTE_PORT, true) ||
+               lg_filter_find_condition(f, LG_COND_LOCAL_PORT, false) || lg_filter_find_condition(f, LG_COND_LOCAL_PORT, true);
 }
 
 static void emit_verdict(const LgEnabled *en, const LgSublayer *sl, const LgFilter *f, bool tcp_reset, GString *r) {
@@ -621,8 +612,8 @@ static void add_rule(LgChain *chain, const LgEnabled *en, const LgSublayer *sl, 
 }
 
 static bool may_be_tcp(const LgFilter *f) {
-        const LgCondition *pos = find_cond(f, LG_COND_PROTOCOL, false);
-        const LgCondition *neg = find_cond(f, LG_COND_PROTOCOL, true);
+        const LgCondition *pos = lg_filter_find_condition(f, LG_COND_PROTOCOL, false);
+        const LgCondition *neg = lg_filter_find_condition(f, LG_COND_PROTOCOL, true);
         for (guint i = 0; neg && i < neg->numbers->len; i++)
                 if (g_array_index(neg->numbers, uint8_t, i) == IPPROTO_TCP)
                         return false;
@@ -655,11 +646,11 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                 bool never = false;
                 for (int key = 0; key < _LG_COND_MAX && !never; key++) {
                         if (key == LG_COND_REMOTE_PORT && filter_has_ports(f) &&
-                            !find_cond(f, LG_COND_PROTOCOL, false))
+                            !lg_filter_find_condition(f, LG_COND_PROTOCOL, false))
                                 /* `th` reads any transport header: ports mean TCP and UDP unless a protocol is given. */
                                 g_string_append(r, "meta l4proto { tcp, udp } ");
                         for (int neg = 0; neg < 2 && !never; neg++) {
-                                const LgCondition *c = find_cond(f, key, neg);
+                                const LgCondition *c = lg_filter_find_condition(f, key, neg);
                                 if (!c)
                                         continue;
                                 CondResult res = emit_condition(&e, c);

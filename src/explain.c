@@ -303,15 +303,6 @@ static const LgValue *param(const LgRule *r, const char *name) {
         return g_hash_table_lookup(r->params, name);
 }
 
-static const LgCondition *find_cond(const LgFilter *f, LgCondKey key, bool negated) {
-        for (guint i = 0; i < f->conditions->len; i++) {
-                const LgCondition *c = f->conditions->pdata[i];
-                if (c->key == key && c->negated == negated)
-                        return c;
-        }
-        return NULL;
-}
-
 static bool ifname_matches(const char *pattern, const char *name) {
         size_t n = strlen(pattern);
         if (n > 0 && pattern[n - 1] == '*')
@@ -475,8 +466,8 @@ static Match match_condition(const LgRule *r, const LgCondition *c, LgLayer laye
 }
 
 static bool filter_has_ports(const LgFilter *f) {
-        return find_cond(f, LG_COND_REMOTE_PORT, false) || find_cond(f, LG_COND_REMOTE_PORT, true) ||
-               find_cond(f, LG_COND_LOCAL_PORT, false) || find_cond(f, LG_COND_LOCAL_PORT, true);
+        return lg_filter_find_condition(f, LG_COND_REMOTE_PORT, false) || lg_filter_find_condition(f, LG_COND_REMOTE_PORT, true) ||
+               lg_filter_find_condition(f, LG_COND_LOCAL_PORT, false) || lg_filter_find_condition(f, LG_COND_LOCAL_PORT, true);
 }
 
 /* The conditions compile.c puts into one rule, evaluated as nftables does: every expression must
@@ -495,7 +486,7 @@ bool lg_rule_matches(const LgRule *r, LgLayer layer, const LgPacket *p) {
                 return false;
         if (r->tcp_only && p->proto != IPPROTO_TCP)
                 return false;
-        if (filter_has_ports(f) && !find_cond(f, LG_COND_PROTOCOL, false) && p->proto != IPPROTO_TCP &&
+        if (filter_has_ports(f) && !lg_filter_find_condition(f, LG_COND_PROTOCOL, false) && p->proto != IPPROTO_TCP &&
             p->proto != IPPROTO_UDP)
                 return false;
         for (guint i = 0; i < f->conditions->len; i++) {

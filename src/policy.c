@@ -745,9 +745,9 @@ static bool parse_match_pair(Parser *p, const char *key, yaml_node_t *k, yaml_no
         return true;
 }
 
-static LgCondition *find_cond(LgFilter *f, LgCondKey key, bool negated) {
+const LgCondition *lg_filter_find_condition(const LgFilter *f, LgCondKey key, bool negated) {
         for (guint i = 0; i < f->conditions->len; i++) {
-                LgCondition *c = f->conditions->pdata[i];
+                const LgCondition *c = f->conditions->pdata[i];
                 if (c->key == key && c->negated == negated)
                         return c;
         }
@@ -757,7 +757,7 @@ static LgCondition *find_cond(LgFilter *f, LgCondKey key, bool negated) {
 /* Cross-condition rules: ports need a protocol with ports, ICMP types need exactly one ICMP
  * protocol, uid/gid/cgroup exist only for locally generated traffic. */
 static bool check_filter(Parser *p, LgFilter *f, yaml_node_t *fnode, MatchCtx *m) {
-        LgCondition *proto = find_cond(f, LG_COND_PROTOCOL, false);
+        const LgCondition *proto = lg_filter_find_condition(f, LG_COND_PROTOCOL, false);
         for (guint i = 0; i < f->conditions->len; i++) {
                 LgCondition *c = f->conditions->pdata[i];
                 yaml_node_t at = {.start_mark = {.line = c->line - 1, .column = c->column - 1}};

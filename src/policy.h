@@ -117,6 +117,8 @@ void lg_policy_free(LgPolicy *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgPolicy, lg_policy_free)
 
 const LgParamDecl *lg_policy_find_param(const LgPolicy *p, const char *name);
+/* The filter's condition on `key`, positive or inside `not:`, or NULL. */
+const LgCondition *lg_filter_find_condition(const LgFilter *f, LgCondKey key, bool negated);
 bool lg_policy_name_valid(const char *name);
 bool lg_param_name_valid(const char *name); /* [a-z_][a-z0-9_]*, at most LG_MAX_NAME_LEN */
 /* " (did you mean 'WORD'?)" for the closest of `known`, or "" when none is close. */
