@@ -108,7 +108,8 @@ void lg_kernel_table_free(LgKernelTable *k) {
         g_hash_table_unref(k->base);
         g_hash_table_unref(k->sets);
         g_hash_table_unref(k->counters);
-        g_hash_table_unref(k->chain_counters);
+        if (k->chain_counters) /* layers.c takes it */
+                g_hash_table_unref(k->chain_counters);
         g_free(k);
 }
 
