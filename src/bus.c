@@ -529,17 +529,25 @@ void lg_bus_set_netlog(LgBus *b, LgNetlog *n, const char *error_text) {
                 lg_netlog_set_handlers(n, resolve_event, emit_blocked, b);
 }
 
+/* Opens the entry KEY of an a{sv} whose value is an array of CONTENTS ("{sv}", "a{sv}", "{ss}"…):
+ * entry, variant and array, closed again by three sd_bus_message_close_container() calls. */
+static int open_array_entry(sd_bus_message *r, const char *key, const char *contents) {
+        g_autofree char *sig = g_strconcat("a", contents, NULL);
+        int k = sd_bus_message_open_container(r, 'e', "sv");
+        if (k >= 0)
+                k = sd_bus_message_append(r, "s", key);
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'v', sig);
+        if (k >= 0)
+                k = sd_bus_message_open_container(r, 'a', contents);
+        return k;
+}
+
 static int append_net_events(sd_bus_message *r, LgBus *b) {
         LgNetlogStats st = {0};
         if (b->netlog)
                 lg_netlog_get_stats(b->netlog, &st);
-        int k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", "NetEvents");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "a{sv}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "{sv}");
+        int k = open_array_entry(r, "NetEvents", "{sv}");
         if (k >= 0)
                 k = sd_bus_message_append(r, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "Group", "q",
                                           (uint16_t) LG_LOG_GROUP, "Active", "b", b->netlog != NULL, "Received", "t",
@@ -587,13 +595,7 @@ static int append_sublayer_view(sd_bus_message *r, LgManager *m, const LgTable *
                 k = sd_bus_message_append(r, "{sv}{sv}{sv}{sv}", "Policy", "s", first->policy, "Name", "s",
                                           first->sublayer, "Weight", "q", sl ? sl->weight : 0, "Table", "s", t->name);
         if (k >= 0)
-                k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", "Filters");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "aa{sv}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "a{sv}");
+                k = open_array_entry(r, "Filters", "a{sv}");
         for (guint i = 0; i < c->rules->len && k >= 0; i++) {
                 const LgRule *rule = c->rules->pdata[i];
                 if (i > 0 && ((const LgRule *) c->rules->pdata[i - 1])->model == rule->model)
@@ -618,13 +620,7 @@ static int append_layers_view(sd_bus_message *r, LgBus *b) {
         for (int t = 0; t < 2; t++)
                 if (tables[t])
                         counters[t] = lg_layers_read_counters(tables[t]->name, NULL);
-        int k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", "Layers");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "aa{sv}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "a{sv}");
+        int k = open_array_entry(r, "Layers", "a{sv}");
         for (int layer = 0; layer < _LG_LAYER_MAX && k >= 0; layer++) {
                 bool used = false;
                 for (int t = 0; t < 2 && !used; t++)
@@ -638,13 +634,7 @@ static int append_layers_view(sd_bus_message *r, LgBus *b) {
                 if (k >= 0)
                         k = sd_bus_message_append(r, "{sv}", "Name", "s", lg_layer_to_string(layer));
                 if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'e', "sv");
-                if (k >= 0)
-                        k = sd_bus_message_append(r, "s", "Sublayers");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'v', "aa{sv}");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'a', "a{sv}");
+                        k = open_array_entry(r, "Sublayers", "a{sv}");
                 for (int t = 0; t < 2 && k >= 0; t++)
                         for (guint i = 0; tables[t] && i < tables[t]->chains->len && k >= 0; i++) {
                                 const LgChain *c = tables[t]->chains->pdata[i];
@@ -710,13 +700,7 @@ static int append_sublayers(sd_bus_message *r, const LgEnabledPolicy *en, GHashT
                 if (k >= 0)
                         k = sd_bus_message_append(r, "{sv}{sv}", "Name", "s", sl->name, "Weight", "q", sl->weight);
                 if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'e', "sv");
-                if (k >= 0)
-                        k = sd_bus_message_append(r, "s", "Filters");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'v', "aa{sv}");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'a', "a{sv}");
+                        k = open_array_entry(r, "Filters", "a{sv}");
                 for (guint j = 0; j < sl->filters->len && k >= 0; j++) {
                         const LgFilter *f = sl->filters->pdata[j];
                         g_autofree char *comment = g_strdup_printf("%s/%s/%s", p->name, sl->name, f->name);
@@ -754,13 +738,7 @@ static int append_sublayers(sd_bus_message *r, const LgEnabledPolicy *en, GHashT
 static int append_policy_status(sd_bus_message *r, LgManager *m, const char *name, GHashTable *counters) {
         const LgPolicy *p = g_hash_table_lookup(m->policies, name);
         const LgEnabledPolicy *en = g_hash_table_lookup(m->enabled, name);
-        int k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", name);
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "a{sv}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "{sv}");
+        int k = open_array_entry(r, name, "{sv}");
         if (k >= 0)
                 k = sd_bus_message_append(r, "{sv}{sv}{sv}", "Enabled", "b", en != NULL, "Description", "s",
                                           p->description ? p->description : "", "Lifetime", "s",
@@ -768,13 +746,7 @@ static int append_policy_status(sd_bus_message *r, LgManager *m, const char *nam
         /* The declared types, so that clients (leakguardctl, GUIs) can send each parameter as the
          * D-Bus type it needs and render a form for a policy that is not enabled yet. */
         if (k >= 0)
-                k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", "ParameterTypes");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "a{ss}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "{ss}");
+                k = open_array_entry(r, "ParameterTypes", "{ss}");
         for (guint i = 0; i < p->params->len && k >= 0; i++) {
                 const LgParamDecl *d = p->params->pdata[i];
                 k = sd_bus_message_append(r, "{ss}", d->name, lg_type_to_string(d->type));
@@ -785,13 +757,7 @@ static int append_policy_status(sd_bus_message *r, LgManager *m, const char *nam
                 if (en->owner)
                         k = sd_bus_message_append(r, "{sv}", "Owner", "s", en->owner);
                 if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'e', "sv");
-                if (k >= 0)
-                        k = sd_bus_message_append(r, "s", "Parameters");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'v', "a{sv}");
-                if (k >= 0)
-                        k = sd_bus_message_open_container(r, 'a', "{sv}");
+                        k = open_array_entry(r, "Parameters", "{sv}");
                 for (guint i = 0; i < en->policy->params->len && k >= 0; i++) {
                         const LgParamDecl *d = en->policy->params->pdata[i];
                         k = sd_bus_message_open_container(r, 'e', "sv");
@@ -840,13 +806,7 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *ret
         if (k >= 0)
                 k = append_layers_view(r, b);
         if (k >= 0)
-                k = sd_bus_message_open_container(r, 'e', "sv");
-        if (k >= 0)
-                k = sd_bus_message_append(r, "s", "Policies");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'v', "a{sv}");
-        if (k >= 0)
-                k = sd_bus_message_open_container(r, 'a', "{sv}");
+                k = open_array_entry(r, "Policies", "{sv}");
         g_autoptr(GPtrArray) names = lg_manager_policy_names(m);
         for (guint i = 0; i < names->len && k >= 0; i++)
                 k = append_policy_status(r, m, names->pdata[i], counters);
