@@ -619,7 +619,7 @@ static int append_layers_view(sd_bus_message *r, LgBus *b) {
         GHashTable *counters[2] = {NULL, NULL};
         for (int t = 0; t < 2; t++)
                 if (tables[t])
-                        counters[t] = lg_layers_read_counters(tables[t]->name, NULL);
+                        counters[t] = lg_layers_read_counters(b->m->nft, tables[t]->name, NULL);
         int k = open_array_entry(r, "Layers", "a{sv}");
         for (int layer = 0; layer < _LG_LAYER_MAX && k >= 0; layer++) {
                 bool used = false;

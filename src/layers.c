@@ -1,9 +1,9 @@
 #include "layers.h"
 #include "error.h"
 
-GHashTable *lg_layers_read_counters(const char *table, GError **error) {
+GHashTable *lg_layers_read_counters(LgNft *nft, const char *table, GError **error) {
         GError *e = NULL;
-        g_autoptr(LgKernelTable) k = lg_nft_read_table(NULL, table, &e);
+        g_autoptr(LgKernelTable) k = lg_nft_read_table(nft, table, &e);
         if (e) {
                 g_propagate_error(error, e);
                 return NULL;

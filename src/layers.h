@@ -9,4 +9,4 @@
 /* What the kernel counted for each rule of table inet `table`, summed per chain and rule comment:
  * key "CHAIN COMMENT" → LgCounter*. An empty table when the table does not exist. Read with one
  * netlink rule dump (libnftnl), never touching set elements. */
-GHashTable *lg_layers_read_counters(const char *table, GError **error);
+GHashTable *lg_layers_read_counters(LgNft *nft, const char *table, GError **error);

@@ -70,6 +70,8 @@ LgNft *lg_nft_new(bool dry_run, GError **error) {
 void lg_nft_free(LgNft *n) {
         if (!n)
                 return;
+        if (n->read_nl)
+                mnl_socket_close(n->read_nl);
         nft_ctx_free(n->ctx);
         g_free(n);
 }
@@ -255,8 +257,8 @@ static int dump(struct mnl_socket *nl, uint16_t type, const char *table, mnl_cb_
         }
 }
 
-LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
-        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+static struct mnl_socket *read_socket_open(GError **error) {
+        struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
                 int err = errno;
                 if (nl)
@@ -265,6 +267,15 @@ LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
                             g_strerror(err));
                 return NULL;
         }
+        return nl;
+}
+
+LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
+        if (n && !n->read_nl && !(n->read_nl = read_socket_open(error)))
+                return NULL;
+        struct mnl_socket *nl = n ? n->read_nl : read_socket_open(error);
+        if (!nl)
+                return NULL;
         LgKernelTable *k = g_new0(LgKernelTable, 1);
         k->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->base = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -279,7 +290,12 @@ LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
                 r = dump(nl, NFT_MSG_GETSET, table, on_set, &d);
         if (r >= 0 && d.found)
                 r = dump(nl, NFT_MSG_GETRULE, table, on_rule, &d);
-        mnl_socket_close(nl);
+        /* A dump that failed half way may leave messages behind: the next read starts afresh. */
+        if (!n || r < 0) {
+                mnl_socket_close(nl);
+                if (n)
+                        n->read_nl = NULL;
+        }
         if (r < 0 || !d.found) {
                 lg_kernel_table_free(k);
                 if (r < 0)
@@ -524,12 +540,26 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
                         fd = mnl_socket_get_fd(own);
         }
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        /* The whole batch goes in one sendto(), which the socket's send buffer must hold: raised as
+         * libnftables raises it for its own batches (forced: we run as root). */
+        int sndbuf = (int) MIN(mnl_nlmsg_batch_size(batch), (size_t) G_MAXINT / 2);
+        if (!err && sndbuf > (int) MNL_SOCKET_BUFFER_SIZE &&
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0 &&
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+                err = errno;
+        /* Every element message is acknowledged, and the kernel queues all the ACKs (about 1 KiB of
+         * socket memory each) before we read any. */
+        uint32_t messages = seq - 1 - (first + 1);
+        int rcvbuf = (int) MIN((size_t) messages * 2048 + MNL_SOCKET_BUFFER_SIZE, (size_t) G_MAXINT / 2);
+        if (!err && messages > 64 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+                err = errno;
         if (!err && sendto(fd, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch), 0,
                            (struct sockaddr *) &kernel, sizeof kernel) < 0)
                 err = errno;
         mnl_nlmsg_batch_stop(batch);
         /* One ACK per element message (first+1 .. seq-2), or the first error, which aborted it all. */
-        uint32_t expected = seq - 1 - (first + 1), acked = 0;
+        uint32_t expected = messages, acked = 0;
         char rbuf[MNL_SOCKET_BUFFER_SIZE];
         while (!err && acked < expected) {
                 ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libmnl/libmnl.h>
 #include <nftables/libnftables.h>
 
 #include "compile.h"
@@ -13,6 +14,9 @@ typedef struct {
         struct nft_ctx *ctx;
         bool dry_run;
         int ctx_fd; /* the context's netlink socket, owner of our owner-flagged tables; -1 if unknown */
+        /* Read-backs' own socket, kept open: closing a netfilter netlink socket waits for the
+         * kernel's deferred release of the last transaction (an RCU grace period, ~10 ms). */
+        struct mnl_socket *read_nl;
 } LgNft;
 
 /* dry_run: check the commands against the kernel's parser and evaluator without committing. */
@@ -40,8 +44,8 @@ typedef struct {
         bool owner;
 } LgKernelTable;
 
-/* NULL without error when the table does not exist. Reads through a netlink socket of its own (`n`
- * may be NULL) and never asks for set elements. */
+/* NULL without error when the table does not exist. Reads through n->read_nl (a socket of its own
+ * when `n` is NULL) and never asks for set elements. */
 LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error);
 void lg_kernel_table_free(LgKernelTable *k);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgKernelTable, lg_kernel_table_free)
