@@ -278,7 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         g_autoptr(GString) out = g_string_new(NULL);
         lg_table_write_new_sets(r->persistent, NULL, out);
-        lg_table_write_replace(r->persistent, NULL, LG_TABLE_PERSISTENT, false, out);
+        lg_table_write_replace(r->persistent, NULL, LG_TABLE_PERSISTENT, false, false, out);
         FUZZ_CHECK(g_utf8_validate(out->str, out->len, NULL), "ruleset text is not UTF-8");
         return 0;
 }

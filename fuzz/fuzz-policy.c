@@ -79,8 +79,8 @@ static void compile_with(const LgPolicy *p, bool bools) {
         }
         g_autoptr(GString) out = g_string_new(NULL);
         lg_table_write_new_sets(r->persistent, NULL, out);
-        lg_table_write_replace(r->persistent, NULL, LG_TABLE_PERSISTENT, false, out);
-        lg_table_write_replace(r->dynamic, NULL, LG_TABLE_DYNAMIC, true, out);
+        lg_table_write_replace(r->persistent, NULL, LG_TABLE_PERSISTENT, false, false, out);
+        lg_table_write_replace(r->dynamic, NULL, LG_TABLE_DYNAMIC, true, false, out);
         FUZZ_CHECK(g_utf8_validate(out->str, out->len, NULL), "ruleset text is not UTF-8");
         /* A re-application with the same shape changes nothing. */
         if (r->persistent)

@@ -954,9 +954,31 @@ bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out)
         return true;
 }
 
+bool lg_table_write_empty_sets(const LgTable *t, const LgTable *old, GString *out) {
+        if (!t)
+                return false;
+        size_t start = out->len;
+        g_string_append_printf(out, "table inet %s {%s\n", t->name, t->owner ? " flags owner;" : "");
+        size_t decl = out->len;
+        for (guint i = 0; i < t->sets->len; i++)
+                if (!old || !lg_table_find_set(old, ((LgSet *) t->sets->pdata[i])->name))
+                        write_set_declaration(out, t->sets->pdata[i]);
+        if (old && out->len == decl) {
+                g_string_truncate(out, start);
+                return false;
+        }
+        g_string_append(out, "}\n");
+        return true;
+}
+
 void lg_set_diff(const LgSet *s, const LgSet *o, GPtrArray *del, GPtrArray *add) {
         if (strv_equal(s->elements, o->elements))
                 return;
+        if (o->elements->len == 0 || s->elements->len == 0) { /* a new set, or one emptied */
+                g_ptr_array_extend(o->elements->len ? del : add, o->elements->len ? o->elements : s->elements,
+                                   NULL, NULL);
+                return;
+        }
         g_autoptr(GHashTable) have = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint j = 0; j < o->elements->len; j++)
@@ -987,7 +1009,8 @@ static void write_set_diff(GString *out, const char *table, const LgSet *s, cons
         write_elements(out, "add", table, s->name, add);
 }
 
-void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out) {
+void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, bool prefilled,
+                            GString *out) {
         const char *flags = owner ? " flags owner;" : "";
         if (!t) {
                 if (old)
@@ -1017,8 +1040,8 @@ void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *ta
         for (guint i = 0; i < t->sets->len; i++) {
                 const LgSet *s = t->sets->pdata[i];
                 const LgSet *o = old ? lg_table_find_set(old, s->name) : NULL;
-                if (lg_table_set_made_before(old, s->name))
-                        continue; /* created and filled by lg_table_write_new_sets() */
+                if (prefilled ? !o : lg_table_set_made_before(old, s->name))
+                        continue; /* created and filled before the swap */
                 if (o && o->elements) {
                         /* `flush table` keeps set elements: touch only what changes. */
                         write_set_diff(out, t->name, s, o);

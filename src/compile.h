@@ -90,14 +90,22 @@ bool lg_table_same_shape(const LgTable *a, const LgTable *b);
 /* The text of one transaction that makes the kernel's table equal to `t`, given that it now holds
  * `old` (NULL: absent). Never deletes a base chain that `t` keeps: the table is flushed and its
  * objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. Sets
- * missing from a non-NULL `old` must have been made by lg_table_write_new_sets() first. */
-void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, GString *out);
+ * missing from a non-NULL `old` must have been made by lg_table_write_new_sets() first; with
+ * `prefilled`, every set missing from `old` (all of them when `old` is NULL) was made and filled
+ * before (lg_table_write_empty_sets(), then netlink) and is only declared here. */
+void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, bool prefilled,
+                            GString *out);
 /* Sets that `t` has and `old` (the kernel's table) lacks, of policies whose rules `old` holds,
  * declared and filled in a transaction of their own that must run before
  * lg_table_write_replace(t, old): measured on kernel 6.18, a rule that refers to a set created in
  * the same transaction fails to match while the transaction commits, so packets it should drop get
  * through. False (nothing written) when there are none. */
 bool lg_table_write_new_sets(const LgTable *t, const LgTable *old, GString *out);
+/* The same for every set `t` has and `old` lacks, and the table itself when `old` is NULL, but
+ * declared empty: the daemon adds their elements as netlink batches (lg_nft_update_elements())
+ * before the swap, because libnftables 1.0.6 reads every element of the table's interval sets
+ * before it runs any element command, seconds with a 100,000-prefix set. */
+bool lg_table_write_empty_sets(const LgTable *t, const LgTable *old, GString *out);
 /* Whether lg_table_write_new_sets() makes set `set` (missing from `old`) before the swap. */
 bool lg_table_set_made_before(const LgTable *old, const char *set);
 /* The elements of `o` that `s` lacks (del) and those of `s` that `o` lacks (add); borrowed strings. */

@@ -161,8 +161,8 @@ static int cmd_compile(int argc, char **argv) {
                 return 1;
         }
         g_autoptr(GString) out = g_string_new(NULL);
-        lg_table_write_replace(rs->persistent, NULL, LG_TABLE_PERSISTENT, false, out);
-        lg_table_write_replace(rs->dynamic, NULL, LG_TABLE_DYNAMIC, true, out);
+        lg_table_write_replace(rs->persistent, NULL, LG_TABLE_PERSISTENT, false, false, out);
+        lg_table_write_replace(rs->dynamic, NULL, LG_TABLE_DYNAMIC, true, false, out);
         if (arg_json) {
                 g_autoptr(GString) js = g_string_new("{\"ruleset\":");
                 json_quote(js, out->str);

@@ -16,6 +16,21 @@ static void enabled_free(LgEnabledPolicy *e) {
         g_free(e);
 }
 
+/* A persistent policy's part of state.ini, valid while the policy keeps the very same parameter
+ * table (held here, so it cannot be freed and its address reused). */
+typedef struct {
+        GHashTable *params;
+        char *text; /* NULL once in its side file */
+        char *file;
+} SavedText;
+
+static void saved_text_free(SavedText *t) {
+        g_hash_table_unref(t->params);
+        g_free(t->text);
+        g_free(t->file);
+        g_free(t);
+}
+
 static GHashTable *policy_table_new(void) {
         return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) lg_policy_free);
 }
@@ -46,6 +61,7 @@ LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir,
         m->state_dir = g_strdup(state_dir);
         m->policies = policy_table_new();
         m->enabled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
+        m->saved_texts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) saved_text_free);
         m->nft = g_steal_pointer(&nft);
         /* Until our first transaction, "applied" is what the kernel holds (names only), so that the
          * first replace deletes stale objects of an earlier run and keeps its base chains. */
@@ -58,6 +74,7 @@ void lg_manager_free(LgManager *m) {
         if (!m)
                 return;
         g_hash_table_unref(m->enabled);
+        g_hash_table_unref(m->saved_texts);
         g_hash_table_unref(m->policies);
         g_ptr_array_unref(m->policy_dirs);
         lg_ruleset_free(m->applied);
@@ -189,45 +206,89 @@ GPtrArray *lg_manager_policy_names(LgManager *m) {
 
 /* ---- applying ---- */
 
-/* The transactions that take the kernel from m->applied to `next`: `pre` creates and fills new
- * sets, `tx` changes set elements only where the shape is unchanged (a reconnect), and flushes and
- * re-adds the table otherwise. Both empty when nothing changes. With `elements_by_netlink`, the
- * element changes of the persistent table and its guard are left to lg_nft_update_elements(). */
-static void write_transaction(LgManager *m, const LgRuleset *next, bool elements_by_netlink, GString *pre,
-                              GString *tx) {
+/* The transactions that take the kernel from m->applied to `next`: `pre` creates new sets (and
+ * fills them, unless `prefill`), `tx` changes set elements only where the shape is unchanged (a
+ * reconnect), and flushes and re-adds the table otherwise. Both empty when nothing changes. With
+ * `elements_by_netlink`, the element changes of same-shape persistent and guard tables are left to
+ * lg_nft_update_elements(); with `prefill`, so are the elements of every new set (`filled[i]` says
+ * for which tables), added between `pre` and `tx`. */
+static void write_transaction(LgManager *m, const LgRuleset *next, bool elements_by_netlink, bool prefill,
+                              bool filled[3], GString *pre, GString *tx) {
         /* The guard (when there is one) changes in the same transaction as the persistent table. */
         const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
         const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
         const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
-        if (cur[2] && !cur[2]->owner) {
+        bool foreign_guard = cur[2] && !cur[2]->owner;
+        if (foreign_guard) {
                 /* We only ever make the guard with flags owner, and an owner's table goes with it: one
                  * without the flag was made by someone else. A table cannot gain the flag, so it is
-                 * deleted and made anew in the same transaction. */
+                 * deleted and made anew in the same transaction (its sets with it: not before). */
                 g_string_append_printf(tx, "delete table inet %s\n", LG_TABLE_GUARD);
                 cur[2] = NULL;
         }
         for (int i = 0; i < 3; i++) {
+                filled[i] = false;
                 if (want[i] && cur[i] && lg_table_same_shape(want[i], cur[i])) {
                         if (i == 1 || !elements_by_netlink) /* the dynamic table: always as text */
                                 lg_table_write_update(want[i], cur[i], tx);
                 } else if (want[i] || cur[i]) {
-                        lg_table_write_new_sets(want[i], cur[i], pre);
-                        lg_table_write_replace(want[i], cur[i], names[i], i >= 1, tx);
+                        filled[i] = prefill && !(i == 2 && foreign_guard) && want[i] &&
+                                    lg_table_write_empty_sets(want[i], cur[i], pre);
+                        if (!filled[i])
+                                lg_table_write_new_sets(want[i], cur[i], pre);
+                        lg_table_write_replace(want[i], cur[i], names[i], i >= 1, filled[i], tx);
                 }
         }
 }
 
+/* What the kernel holds of `want`'s sets once the `pre` transaction made the ones `cur` lacks:
+ * those empty, the others as `want` has them (so that only the new sets' elements are sent). */
+static LgTable *prefill_base(const LgTable *want, const LgTable *cur) {
+        LgTable *t = lg_table_new(want->name, want->owner);
+        for (guint i = 0; i < want->sets->len; i++) {
+                const LgSet *s = want->sets->pdata[i];
+                lg_table_add_set(t, s->name);
+                LgSet *b = t->sets->pdata[t->sets->len - 1];
+                bool made = !cur || !lg_table_find_set(cur, s->name);
+                b->elements = made ? g_ptr_array_new() : g_ptr_array_ref(s->elements);
+        }
+        return t;
+}
+
+/* Adds the elements of the sets `pre` made empty, one netlink batch (one kernel transaction). */
+static bool fill_new_sets(LgManager *m, const LgRuleset *next, const bool filled[3], GError **error) {
+        const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
+        const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
+        const LgTable *w[3];
+        g_autoptr(GPtrArray) bases = g_ptr_array_new_with_free_func((GDestroyNotify) lg_table_free);
+        size_t n = 0;
+        for (int i = 0; i < 3; i++)
+                if (filled[i]) {
+                        w[n++] = want[i];
+                        /* A foreign guard was not filled (filled[2] is false): cur[2] is ours here. */
+                        g_ptr_array_add(bases, prefill_base(want[i], cur[i]));
+                }
+        return n == 0 || lg_nft_update_elements(m->nft, w, (const LgTable *const *) bases->pdata, n, error);
+}
+
 /* Undoes a `pre` transaction whose main transaction failed: the kernel keeps only what it had. */
-static void drop_new_sets(LgManager *m, const LgRuleset *next) {
+static void drop_new_sets(LgManager *m, const LgRuleset *next, const bool filled[3]) {
         const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
         const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
         g_autoptr(GString) undo = g_string_new(NULL);
-        for (int i = 0; i < 3; i++)
-                for (guint j = 0; want[i] && cur[i] && j < want[i]->sets->len; j++) {
+        for (int i = 0; i < 3; i++) {
+                if (!want[i])
+                        continue;
+                if (filled[i] && !cur[i]) {
+                        g_string_append_printf(undo, "delete table inet %s\n", want[i]->name);
+                        continue;
+                }
+                for (guint j = 0; cur[i] && j < want[i]->sets->len; j++) {
                         const LgSet *s = want[i]->sets->pdata[j];
-                        if (lg_table_set_made_before(cur[i], s->name))
+                        if (filled[i] ? !lg_table_find_set(cur[i], s->name) : lg_table_set_made_before(cur[i], s->name))
                                 g_string_append_printf(undo, "delete set inet %s %s\n", want[i]->name, s->name);
                 }
+        }
         g_autoptr(GError) e = NULL;
         if (undo->len && !lg_nft_run(m->nft, undo->str, &e))
                 g_warning("cannot remove the sets of a failed change: %s", e->message);
@@ -248,28 +309,47 @@ static GPtrArray *enabled_array(GHashTable *enabled) {
         return a;
 }
 
-static LgState *state_from(GHashTable *enabled, guint64 generation) {
-        LgState *s = lg_state_new();
-        s->generation = generation;
+/* The persistent policies in state.ini's order (by name) and their texts: a policy whose parameter
+ * table is the one saved last time keeps its text (or side file), so a reconnect escapes and
+ * writes only what changed. */
+static bool save_state(LgManager *m, GError **error) {
         g_autoptr(GPtrArray) sorted = g_ptr_array_new();
         GHashTableIter it;
-        gpointer v;
-        g_hash_table_iter_init(&it, enabled);
+        gpointer k, v;
+        g_hash_table_iter_init(&it, m->enabled);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (((LgEnabledPolicy *) v)->policy->lifetime == LG_LIFETIME_PERSISTENT)
                         g_ptr_array_add(sorted, v);
         g_ptr_array_sort(sorted, enabled_cmp);
+        g_hash_table_iter_init(&it, m->saved_texts);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                LgEnabledPolicy *e = g_hash_table_lookup(m->enabled, k);
+                if (!e || e->params != ((SavedText *) v)->params)
+                        g_hash_table_iter_remove(&it);
+        }
+        g_autofree LgStatePart *parts = g_new0(LgStatePart, sorted->len);
         for (guint i = 0; i < sorted->len; i++) {
                 LgEnabledPolicy *e = sorted->pdata[i];
-                GHashTable *params =
-                        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
-                g_hash_table_iter_init(&it, e->params);
-                gpointer k;
-                while (g_hash_table_iter_next(&it, &k, &v))
-                        g_hash_table_insert(params, g_strdup(k), g_strdupv((char **) lg_value_canonical(v)));
-                lg_state_add(s, e->policy->name, params);
+                SavedText *t = g_hash_table_lookup(m->saved_texts, e->policy->name);
+                if (!t) {
+                        /* The canonical items are the values' own memo: borrowed, not copied. */
+                        g_autoptr(GHashTable) params = g_hash_table_new(g_str_hash, g_str_equal);
+                        g_hash_table_iter_init(&it, e->params);
+                        while (g_hash_table_iter_next(&it, &k, &v))
+                                g_hash_table_insert(params, k, (gpointer) lg_value_canonical(v));
+                        g_autofree char *text = lg_state_policy_text(e->policy->name, params);
+                        g_autofree char *file = NULL;
+                        if (!lg_state_store_policy_text(m->state_dir, text, &file, error))
+                                return false;
+                        t = g_new0(SavedText, 1);
+                        t->params = g_hash_table_ref(e->params);
+                        t->file = g_steal_pointer(&file);
+                        t->text = t->file ? NULL : g_steal_pointer(&text);
+                        g_hash_table_insert(m->saved_texts, g_strdup(e->policy->name), t);
+                }
+                parts[i] = (LgStatePart){.policy = e->policy->name, .text = t->text, .file = t->file};
         }
-        return s;
+        return lg_state_save_parts(m->state_dir, m->generation, parts, sorted->len, error);
 }
 
 static bool persistent_changed(const LgRuleset *a, const LgRuleset *b) {
@@ -279,6 +359,10 @@ static bool persistent_changed(const LgRuleset *a, const LgRuleset *b) {
                 return true;
         for (guint i = 0; i < a->persistent->sets->len; i++) {
                 const LgSet *x = a->persistent->sets->pdata[i], *y = b->persistent->sets->pdata[i];
+                if (x->elements == y->elements) /* shared by lg_compile_incremental() */
+                        continue;
+                if (!x->elements || !y->elements) /* read back from the kernel: unknown */
+                        return true;
                 if (x->elements->len != y->elements->len)
                         return true;
                 for (guint j = 0; j < x->elements->len; j++)
@@ -302,18 +386,24 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         g_autoptr(GString) tx = g_string_new(NULL);
         /* A reconnect changes only elements of the persistent table (and of its guard, which must
          * change in the same transaction): one netlink batch. */
-        bool by_netlink = next->persistent && m->applied->persistent &&
+        /* Element changes go as netlink batches wherever they can: an owner-flagged guard accepts
+         * them only through the nftables context's own socket. */
+        bool netlink = m->nft->ctx_fd >= 0 || (!next->guard && !m->applied->guard);
+        /* A reconnect changes only elements of the persistent table (and of its guard, which must
+         * change in the same transaction): one netlink batch. */
+        bool by_netlink = netlink && next->persistent && m->applied->persistent &&
                           lg_table_same_shape(next->persistent, m->applied->persistent) &&
                           (!next->guard && !m->applied->guard
                                    ? true
-                                   : next->guard && m->applied->guard && m->nft->ctx_fd >= 0 &&
+                                   : next->guard && m->applied->guard &&
                                              lg_table_same_shape(next->guard, m->applied->guard));
-        write_transaction(m, next, by_netlink, pre, tx);
+        bool filled[3];
+        write_transaction(m, next, by_netlink, netlink, filled, pre, tx);
         if (pre->len > 0 && !lg_nft_run(m->nft, pre->str, error))
                 return false;
-        if (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error)) {
+        if (!fill_new_sets(m, next, filled, error) || (tx->len > 0 && !lg_nft_run(m->nft, tx->str, error))) {
                 if (pre->len > 0)
-                        drop_new_sets(m, next);
+                        drop_new_sets(m, next, filled);
                 return false;
         }
         if (by_netlink) {
@@ -336,18 +426,17 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         if (save) {
                 /* The kernel already holds the new rules; a failed save leaves the old state on disk,
                  * which a restart would apply: still protected, with the old parameters. */
-                g_autoptr(LgState) st = state_from(m->enabled, m->generation);
                 g_autoptr(GError) e = NULL, e2 = NULL;
                 g_clear_pointer(&m->save_error, g_free);
                 /* The ruleset first: a restart trusts it only when state.ini is unusable, and then
                  * it should be the newest one there is. */
                 if (save_ruleset) {
                         g_autoptr(GString) full = g_string_new(NULL);
-                        lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, full);
+                        lg_table_write_replace(m->applied->persistent, NULL, LG_TABLE_PERSISTENT, false, false, full);
                         if (!lg_state_save_ruleset(m->state_dir, full->str, &e2))
                                 g_warning("cannot save ruleset: %s", e2->message);
                 }
-                if (!lg_state_save(m->state_dir, st, &e)) {
+                if (!save_state(m, &e)) {
                         /* Degraded until a save succeeds: what the kernel holds is right, but a
                          * restart would bring back the policies of an older generation. */
                         m->save_error = g_strdup_printf("cannot save the state (%s); a restart would restore an "

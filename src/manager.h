@@ -44,6 +44,7 @@ struct LgManager {
          * in the same transactions: other processes can flush or delete the persistent table but
          * not the guard while the daemon lives, and the persistent table outlives a crash. */
         bool tamper_guard;
+        GHashTable *saved_texts; /* policy name → its part of state.ini, while its parameters stay the same */
 };
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error);

@@ -73,7 +73,87 @@ static char **get_list(GKeyFile *kf, const char *group, const char *key, GError 
         return g_key_file_get_string_list(kf, group, key, NULL, error);
 }
 
-static LgState *parse(const char *data, size_t len, GError **error) {
+/* The parameters of policy `name` from group `group` of `kf`. */
+static GHashTable *parse_group(GKeyFile *kf, const char *group, const char *name, GError **error) {
+        g_auto(GStrv) keys = g_key_file_has_group(kf, group) ? g_key_file_get_keys(kf, group, NULL, NULL) : NULL;
+        g_autoptr(GHashTable) params = params_new();
+        for (char **k = keys; k && *k; k++) {
+                if (!lg_param_name_valid(*k)) {
+                        g_autofree char *esc = g_strescape(*k, NULL);
+                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    "policy '%s': '%.60s' is not a parameter name", name, esc);
+                        return NULL;
+                }
+                GError *e = NULL;
+                char **items = get_list(kf, group, *k, &e);
+                if (e) {
+                        g_propagate_prefixed_error(error, e, "policy '%s': ", name);
+                        return NULL;
+                }
+                g_hash_table_insert(params, g_strdup(*k), items);
+        }
+        return g_steal_pointer(&params);
+}
+
+static bool read_state_file(const char *path, size_t max, char **ret, size_t *ret_len, GError **error);
+
+static bool side_file_name_valid(const char *f) {
+        if (!g_str_has_prefix(f, LG_STATE_SIDE_PREFIX) || !g_str_has_suffix(f, ".ini") ||
+            strlen(f) != strlen(LG_STATE_SIDE_PREFIX) + 64 + 4)
+                return false;
+        for (const char *p = f + strlen(LG_STATE_SIDE_PREFIX); p < f + strlen(f) - 4; p++)
+                if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
+                        return false;
+        return true;
+}
+
+/* The parameters of policy `name` kept in side file `file` of `dir`: its name carries the SHA-256
+ * of its bytes, checked here, so a file that changed since it was written is refused. */
+static GHashTable *parse_side_file(const char *dir, const char *file, const char *name, GError **error) {
+        if (!side_file_name_valid(file)) {
+                g_autofree char *esc = g_strescape(file, NULL);
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "policy '%s': '%.80s' is not a parameter file name", name, esc);
+                return NULL;
+        }
+        if (!dir) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "policy '%s': its parameters are in %s, outside this text", name, file);
+                return NULL;
+        }
+        g_autofree char *path = g_build_filename(dir, file, NULL);
+        g_autofree char *data = NULL;
+        size_t len;
+        GError *e = NULL;
+        if (!read_state_file(path, LG_MAX_STATE_FILE_SIZE, &data, &len, &e)) {
+                if (!e)
+                        g_set_error(&e, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s does not exist", path);
+                g_propagate_prefixed_error(error, e, "policy '%s': ", name);
+                return NULL;
+        }
+        g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) data, len);
+        if (strncmp(file + strlen(LG_STATE_SIDE_PREFIX), sum, 64) != 0) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "policy '%s': %s changed since it was written (its SHA-256 is %s)", name, file, sum);
+                return NULL;
+        }
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        if (memchr(data, '\0', len) || !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &e)) {
+                if (!e)
+                        g_set_error(&e, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE, "contains a NUL byte");
+                g_propagate_prefixed_error(error, e, "policy '%s': %s: ", name, file);
+                return NULL;
+        }
+        g_autofree char *group = g_strdup_printf("policy %s", name);
+        if (!g_key_file_has_group(kf, group)) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "policy '%s': %s has no [%s]",
+                            name, file, group);
+                return NULL;
+        }
+        return parse_group(kf, group, name, error);
+}
+
+static LgState *parse(const char *data, size_t len, const char *dir, GError **error) {
         g_autoptr(GKeyFile) kf = g_key_file_new();
         if (len > 0 && memchr(data, '\0', len)) {
                 g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE, "the state file contains a NUL byte");
@@ -119,26 +199,17 @@ static LgState *parse(const char *data, size_t len, GError **error) {
                         return NULL;
                 }
                 /* A policy without parameters has no group: GKeyFile writes no empty groups. (A
-                 * file cut short is caught by [end], not here.) */
+                 * file cut short is caught by [end], not here.) Large parameters are in a side file. */
                 g_autofree char *group = g_strdup_printf("policy %s", *name);
-                g_auto(GStrv) keys = g_key_file_has_group(kf, group) ? g_key_file_get_keys(kf, group, NULL, NULL) : NULL;
-                GHashTable *params = params_new();
-                for (char **k = keys; k && *k; k++) {
-                        if (!lg_param_name_valid(*k)) {
-                                g_autofree char *esc = g_strescape(*k, NULL);
-                                g_hash_table_unref(params);
-                                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                                            "policy '%s': '%.60s' is not a parameter name", *name, esc);
-                                return NULL;
-                        }
-                        char **items = get_list(kf, group, *k, &e);
-                        if (e) {
-                                g_hash_table_unref(params);
-                                g_propagate_prefixed_error(error, e, "policy '%s': ", *name);
-                                return NULL;
-                        }
-                        g_hash_table_insert(params, g_strdup(*k), items);
+                g_autofree char *file = g_key_file_get_string(kf, LG_STATE_SIDE_GROUP, *name, NULL);
+                if (file && g_key_file_has_group(kf, group)) {
+                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    "policy '%s' has both a group and a parameter file", *name);
+                        return NULL;
                 }
+                GHashTable *params = file ? parse_side_file(dir, file, *name, error) : parse_group(kf, group, *name, error);
+                if (!params)
+                        return NULL;
                 lg_state_add(s, *name, params);
         }
         /* Written last: a file cut short lacks it and is refused whole. */
@@ -150,14 +221,18 @@ static LgState *parse(const char *data, size_t len, GError **error) {
         return g_steal_pointer(&s);
 }
 
-LgState *lg_state_parse(const char *data, size_t len, GError **error) {
+static LgState *parse_clean(const char *data, size_t len, const char *dir, GError **error) {
         GError *e = NULL;
-        LgState *s = parse(data, len, &e);
+        LgState *s = parse(data, len, dir, &e);
         if (!s) {
                 clean_error(e);
                 g_propagate_error(error, e);
         }
         return s;
+}
+
+LgState *lg_state_parse(const char *data, size_t len, GError **error) {
+        return parse_clean(data, len, NULL, error);
 }
 
 /* Reads a file of the state directory whole, refusing what is not a regular file (a FIFO would
@@ -225,7 +300,7 @@ LgState *lg_state_load(const char *dir, GError **error) {
                         g_propagate_error(error, e);
                 return NULL;
         }
-        LgState *s = lg_state_parse(data, len, &e);
+        LgState *s = parse_clean(data, len, dir, &e);
         if (!s)
                 g_propagate_prefixed_error(error, e, "%s: ", path);
         return s;
@@ -244,36 +319,122 @@ static bool write_atomically(const char *dir, const char *name, const char *data
                                         G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
 }
 
-char *lg_state_to_data(const LgState *s, size_t *len) {
+char *lg_state_policy_text(const char *policy, GHashTable *params) {
         g_autoptr(GKeyFile) kf = g_key_file_new();
-        g_key_file_set_int64(kf, "leakguard", "version", LG_STATE_VERSION);
-        g_key_file_set_uint64(kf, "leakguard", "generation", s->generation);
+        g_autofree char *group = g_strdup_printf("policy %s", policy);
+        /* Sorted keys: the same state always makes the same bytes. */
+        g_autofree gpointer *keys = g_hash_table_get_keys_as_array(params, NULL);
+        qsort(keys, g_hash_table_size(params), sizeof(gpointer), strcmp_p);
+        for (guint j = 0; j < g_hash_table_size(params); j++) {
+                char **v = g_hash_table_lookup(params, keys[j]);
+                g_key_file_set_string_list(kf, group, keys[j], (const char *const *) v, g_strv_length(v));
+        }
+        /* GKeyFile writes no group without keys; the policy list alone says it is enabled. */
+        return g_key_file_to_data(kf, NULL, NULL);
+}
+
+/* The file: [leakguard], [files] (the side files of large parameters), each inline policy's
+ * group, then [end] (GKeyFile's layout: one empty line between groups), written last so that a
+ * file cut short is refused whole. */
+static char *join(guint64 generation, const LgStatePart *parts, guint n, size_t *len) {
+        g_autoptr(GKeyFile) head = g_key_file_new();
+        g_key_file_set_int64(head, "leakguard", "version", LG_STATE_VERSION);
+        g_key_file_set_uint64(head, "leakguard", "generation", generation);
         g_autoptr(GPtrArray) names = g_ptr_array_new();
+        for (guint i = 0; i < n; i++)
+                g_ptr_array_add(names, (gpointer) parts[i].policy);
+        g_key_file_set_string_list(head, "leakguard", "policies", (const char *const *) names->pdata, n);
+        for (guint i = 0; i < n; i++)
+                if (parts[i].file)
+                        g_key_file_set_string(head, LG_STATE_SIDE_GROUP, parts[i].policy, parts[i].file);
+        g_autofree char *head_text = g_key_file_to_data(head, NULL, NULL);
+        gsize total = strlen(head_text) + 32;
+        for (guint i = 0; i < n; i++)
+                total += parts[i].file ? 0 : strlen(parts[i].text) + 1;
+        GString *out = g_string_sized_new(total);
+        g_string_append(out, head_text);
+        for (guint i = 0; i < n; i++)
+                if (!parts[i].file && *parts[i].text) {
+                        g_string_append_c(out, '\n');
+                        g_string_append(out, parts[i].text);
+                }
+        g_string_append(out, "\n[end]\ncomplete=true\n");
+        if (len)
+                *len = out->len;
+        return g_string_free(out, FALSE);
+}
+
+char *lg_state_to_data(const LgState *s, size_t *len) {
+        g_autofree LgStatePart *parts = g_new0(LgStatePart, s->policies->len);
         for (guint i = 0; i < s->policies->len; i++) {
                 const LgSavedPolicy *p = s->policies->pdata[i];
-                g_ptr_array_add(names, p->policy);
-                g_autofree char *group = g_strdup_printf("policy %s", p->policy);
-                /* Sorted keys: the same state always makes the same bytes. */
-                g_autofree gpointer *keys = g_hash_table_get_keys_as_array(p->params, NULL);
-                qsort(keys, g_hash_table_size(p->params), sizeof(gpointer), strcmp_p);
-                for (guint j = 0; j < g_hash_table_size(p->params); j++) {
-                        char **v = g_hash_table_lookup(p->params, keys[j]);
-                        g_key_file_set_string_list(kf, group, keys[j], (const char *const *) v, g_strv_length(v));
-                }
+                parts[i].policy = p->policy;
+                parts[i].text = lg_state_policy_text(p->policy, p->params);
         }
-        g_key_file_set_string_list(kf, "leakguard", "policies", (const char *const *) names->pdata, names->len);
-        g_key_file_set_boolean(kf, "end", "complete", TRUE);
-        gsize n;
-        char *data = g_key_file_to_data(kf, &n, NULL);
-        if (len)
-                *len = n;
+        char *data = join(s->generation, parts, s->policies->len, len);
+        for (guint i = 0; i < s->policies->len; i++)
+                g_free((char *) parts[i].text);
         return data;
 }
 
-bool lg_state_save(const char *dir, const LgState *s, GError **error) {
+bool lg_state_store_policy_text(const char *dir, const char *text, char **file, GError **error) {
+        *file = NULL;
+        size_t len = strlen(text);
+        if (len <= LG_STATE_INLINE_MAX)
+                return true;
+        g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) text, len);
+        g_autofree char *name = g_strconcat(LG_STATE_SIDE_PREFIX, sum, ".ini", NULL);
+        if (!write_atomically(dir, name, text, (gssize) len, error))
+                return false;
+        *file = g_steal_pointer(&name);
+        return true;
+}
+
+/* Side files that state.ini no longer names: a crash before this leaves them, the next save goes. */
+static void remove_unreferenced(const char *dir, const LgStatePart *parts, guint n) {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *entry;
+        while (d && (entry = g_dir_read_name(d))) {
+                if (!side_file_name_valid(entry))
+                        continue;
+                bool used = false;
+                for (guint i = 0; i < n && !used; i++)
+                        used = g_strcmp0(parts[i].file, entry) == 0;
+                if (!used) {
+                        g_autofree char *path = g_build_filename(dir, entry, NULL);
+                        if (g_unlink(path) < 0)
+                                g_warning("cannot remove %s: %s", path, g_strerror(errno));
+                }
+        }
+}
+
+bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
         size_t len;
-        g_autofree char *data = lg_state_to_data(s, &len);
-        return write_atomically(dir, LG_STATE_FILE, data, (gssize) len, error);
+        g_autofree char *data = join(generation, parts, n, &len);
+        if (!write_atomically(dir, LG_STATE_FILE, data, (gssize) len, error))
+                return false;
+        remove_unreferenced(dir, parts, n);
+        return true;
+}
+
+bool lg_state_save(const char *dir, const LgState *s, GError **error) {
+        guint n = s->policies->len;
+        g_autofree LgStatePart *parts = g_new0(LgStatePart, n);
+        bool ok = true;
+        for (guint i = 0; i < n && ok; i++) {
+                const LgSavedPolicy *p = s->policies->pdata[i];
+                char *file = NULL;
+                parts[i].policy = p->policy;
+                parts[i].text = lg_state_policy_text(p->policy, p->params);
+                ok = lg_state_store_policy_text(dir, parts[i].text, &file, error);
+                parts[i].file = file;
+        }
+        ok = ok && lg_state_save_parts(dir, s->generation, parts, n, error);
+        for (guint i = 0; i < n; i++) {
+                g_free((char *) parts[i].text);
+                g_free((char *) parts[i].file);
+        }
+        return ok;
 }
 
 bool lg_state_save_ruleset(const char *dir, const char *text, GError **error) {

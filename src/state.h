@@ -29,10 +29,35 @@ void lg_state_add(LgState *s, const char *policy, GHashTable *params /* name →
 /* NULL without error when there is no state file; NULL with an error when it cannot be trusted
  * (unreadable, truncated, garbage, another version): nothing of it is used then. */
 LgState *lg_state_load(const char *dir, GError **error);
+/* The text of a state.ini alone: a policy kept in a side file is refused (there is no directory). */
 LgState *lg_state_parse(const char *data, size_t len, GError **error);
 /* The file's text (what lg_state_save writes): deterministic, parsed back by lg_state_parse. */
 char *lg_state_to_data(const LgState *s, size_t *len);
 bool lg_state_save(const char *dir, const LgState *s, GError **error);
+/* One policy's part of the file (its group, escaped as GKeyFile escapes): the daemon keeps it while
+ * the policy's parameters stay the same, so a reconnect does not re-escape a 100,000-prefix
+ * parameter of another policy. */
+char *lg_state_policy_text(const char *policy, GHashTable *params /* name → GStrv */);
+
+/* A part larger than this goes to a side file of its own, `params-<SHA-256 of its bytes>.ini`,
+ * which state.ini names in its [files] group: state.ini stays small, and a change of one policy
+ * rewrites neither another policy's large parameters nor their fsync. */
+#define LG_STATE_INLINE_MAX (64 * 1024)
+#define LG_STATE_SIDE_GROUP "files"
+#define LG_STATE_SIDE_PREFIX "params-"
+
+typedef struct {
+        const char *policy;
+        const char *text; /* lg_state_policy_text(); unused when `file` is set */
+        const char *file; /* the side file holding it, or NULL: inline */
+} LgStatePart;
+
+/* Writes `text` to its side file (durably) when it is larger than LG_STATE_INLINE_MAX and returns
+ * the file's name in `file`; leaves `file` NULL for a text that stays inline. */
+bool lg_state_store_policy_text(const char *dir, const char *text, char **file, GError **error);
+/* Writes state.ini for `parts` (their side files already stored), then removes side files that
+ * state.ini no longer names. */
+bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error);
 
 /* The last applied ruleset text, kept for a start whose saved state no longer compiles. */
 bool lg_state_save_ruleset(const char *dir, const char *text, GError **error);

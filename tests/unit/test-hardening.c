@@ -145,6 +145,77 @@ static void test_state_load_files(void) {
         g_rmdir(dir);
 }
 
+/* A large parameter goes to a side file named by its SHA-256: saved, loaded back, refused when
+ * changed or missing, never read from a bare state.ini text, and removed once no state names it. */
+static void test_state_side_files(void) {
+        g_autofree char *dir = g_dir_make_tmp("lg-side-XXXXXX", NULL);
+        g_autoptr(LgState) s = lg_state_new();
+        s->generation = 3;
+        g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < 20000; i++)
+                g_ptr_array_add(nets, g_strdup_printf("10.%u.%u.0/24", i / 256, i % 256));
+        g_ptr_array_add(nets, NULL);
+        GHashTable *big = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+        g_hash_table_insert(big, g_strdup("nets"), g_strdupv((char **) nets->pdata));
+        lg_state_add(s, "blocklist", big);
+        GHashTable *small = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+        const char *wg[] = {"wg0", NULL};
+        g_hash_table_insert(small, g_strdup("tunnel"), g_strdupv((char **) wg));
+        lg_state_add(s, "killswitch", small);
+        g_autoptr(GError) e = NULL;
+        g_assert_true(lg_state_save(dir, s, &e));
+        g_assert_no_error(e);
+
+        g_autofree char *path = g_build_filename(dir, LG_STATE_FILE, NULL);
+        g_autofree char *index = NULL;
+        gsize len;
+        g_assert_true(g_file_get_contents(path, &index, &len, NULL));
+        g_assert_cmpuint(len, <, 512);
+        g_assert_nonnull(strstr(index, "[files]\nblocklist=params-"));
+        g_assert_nonnull(strstr(index, "[policy killswitch]\ntunnel=wg0;"));
+        g_autoptr(GError) e1 = NULL;
+        g_assert_null(lg_state_parse(index, len, &e1));
+        g_assert_nonnull(strstr(e1->message, "outside this text"));
+
+        g_autoptr(LgState) back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->policies->len, ==, 2);
+        char **got = g_hash_table_lookup(((LgSavedPolicy *) back->policies->pdata[0])->params, "nets");
+        g_assert_true(g_strv_equal((const char *const *) got, (const char *const *) nets->pdata));
+
+        /* The side file's name is its checksum: one changed byte and the state is refused. */
+        const char *start = strstr(index, "blocklist=") + strlen("blocklist=");
+        g_autofree char *file = g_strndup(start, strcspn(start, "\n"));
+        g_autofree char *side = g_build_filename(dir, file, NULL);
+        g_autofree char *data = NULL;
+        g_assert_true(g_file_get_contents(side, &data, &len, NULL));
+        g_assert_cmpuint(len, >, LG_STATE_INLINE_MAX);
+        data[len - 3] = data[len - 3] == '1' ? '2' : '1';
+        g_assert_true(g_file_set_contents(side, data, (gssize) len, NULL));
+        g_autoptr(GError) e2 = NULL;
+        g_assert_null(lg_state_load(dir, &e2));
+        g_assert_nonnull(strstr(e2->message, "changed since it was written"));
+        g_unlink(side);
+        g_autoptr(GError) e3 = NULL;
+        g_assert_null(lg_state_load(dir, &e3));
+        g_assert_nonnull(strstr(e3->message, "does not exist"));
+        /* Not a name we write: refused before any file is opened. */
+        g_autofree char *evil = replace(index, file, "../../etc/passwd");
+        g_assert_true(g_file_set_contents(path, evil, -1, NULL));
+        g_autoptr(GError) e4 = NULL;
+        g_assert_null(lg_state_load(dir, &e4));
+        g_assert_nonnull(strstr(e4->message, "is not a parameter file name"));
+
+        /* Saved again, then without the large policy: its side file goes. */
+        g_assert_true(lg_state_save(dir, s, &e));
+        g_assert_true(g_file_test(side, G_FILE_TEST_EXISTS));
+        g_ptr_array_remove_index(s->policies, 0);
+        g_assert_true(lg_state_save(dir, s, &e));
+        g_assert_false(g_file_test(side, G_FILE_TEST_EXISTS));
+        g_unlink(path);
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 static const char two_lists[] = "policy: two\n"
                                 "parameters:\n"
                                 "  a: { type: ports }\n"
@@ -203,6 +274,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/hardening/state/parse-refuses", test_state_parse_refuses);
         g_test_add_func("/hardening/state/round-trip", test_state_round_trip);
         g_test_add_func("/hardening/state/load-files", test_state_load_files);
+        g_test_add_func("/hardening/state/side-files", test_state_side_files);
         g_test_add_func("/hardening/params/items-total", test_param_items_total);
         g_test_add_func("/hardening/error-text", test_error_text);
         g_test_add_func("/hardening/policy/null-data", test_policy_null_data);
