@@ -255,6 +255,27 @@ static LgTable *prefill_base(const LgTable *want, const LgTable *cur) {
         return t;
 }
 
+/* lg_nft_update_elements(), with the watcher not listening when the batch is large: the kernel
+ * would build one event per element for it (0.5 s of 0.7 for 100,000 prefixes). */
+static bool update_elements(LgManager *m, const LgTable *const *want, const LgTable *const *have, size_t n,
+                            GError **error) {
+        guint64 elements = 0;
+        for (size_t i = 0; i < n; i++)
+                for (guint j = 0; j < want[i]->sets->len; j++) {
+                        const LgSet *s = want[i]->sets->pdata[j], *o = lg_table_find_set(have[i], s->name);
+                        if (!o || o->elements != s->elements)
+                                elements += s->elements->len + (o && o->elements ? o->elements->len : 0);
+                }
+        bool quiet = m->quiet && elements > LG_QUIET_MIN_ELEMENTS;
+        if (quiet)
+                m->quiet(m, true, false, m->quiet_userdata);
+        bool sent;
+        bool ok = lg_nft_update_elements(m->nft, want, have, n, &sent, error);
+        if (quiet)
+                m->quiet(m, false, ok && sent, m->quiet_userdata);
+        return ok;
+}
+
 /* Adds the elements of the sets `pre` made empty, one netlink batch (one kernel transaction). */
 static bool fill_new_sets(LgManager *m, const LgRuleset *next, const bool filled[3], GError **error) {
         const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
@@ -268,7 +289,7 @@ static bool fill_new_sets(LgManager *m, const LgRuleset *next, const bool filled
                         /* A foreign guard was not filled (filled[2] is false): cur[2] is ours here. */
                         g_ptr_array_add(bases, prefill_base(want[i], cur[i]));
                 }
-        return n == 0 || lg_nft_update_elements(m->nft, w, (const LgTable *const *) bases->pdata, n, error);
+        return n == 0 || update_elements(m, w, (const LgTable *const *) bases->pdata, n, error);
 }
 
 /* Undoes a `pre` transaction whose main transaction failed: the kernel keeps only what it had. */
@@ -409,7 +430,7 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         if (by_netlink) {
                 const LgTable *want[2] = {next->persistent, next->guard};
                 const LgTable *have[2] = {m->applied->persistent, m->applied->guard};
-                if (!lg_nft_update_elements(m->nft, want, have, next->guard ? 2 : 1, error))
+                if (!update_elements(m, want, have, next->guard ? 2 : 1, error))
                         return false;
         }
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);

@@ -24,6 +24,10 @@ typedef struct {
 
 typedef struct LgManager LgManager;
 typedef void (*LgManagerChanged)(LgManager *m, void *userdata);
+/* Around a netlink batch of more than LG_QUIET_MIN_ELEMENTS set elements: `begin`, then the end
+ * with whether the batch committed (one kernel transaction). */
+typedef void (*LgManagerQuiet)(LgManager *m, bool begin, bool committed, void *userdata);
+#define LG_QUIET_MIN_ELEMENTS 1024
 
 struct LgManager {
         GPtrArray *policy_dirs;  /* char*, highest precedence first */
@@ -40,6 +44,10 @@ struct LgManager {
                                   * degraded until a save succeeds */
         LgManagerChanged changed;
         void *changed_userdata;
+        /* The kernel sends an event per set element to every listener of nftables events, and our
+         * own tamper watcher is one: the watcher stops listening for our large batches. */
+        LgManagerQuiet quiet;
+        void *quiet_userdata;
         /* Keep a copy of the persistent table in table inet leakguard_guard (flags owner), changed
          * in the same transactions: other processes can flush or delete the persistent table but
          * not the guard while the daemon lives, and the persistent table outlives a crash. */

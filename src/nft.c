@@ -1,6 +1,7 @@
 #include "nft.h"
 #include "error.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <netinet/in.h>
@@ -306,6 +307,49 @@ LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
         return k;
 }
 
+static int on_gen(const struct nlmsghdr *nlh, void *data) {
+        struct nlattr *a;
+        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+                        *(uint32_t *) data = ntohl(mnl_attr_get_u32(a));
+                        return MNL_CB_OK;
+                }
+        return MNL_CB_OK;
+}
+
+bool lg_nft_generation(LgNft *n, guint32 *gen, GError **error) {
+        if (!n->read_nl && !(n->read_nl = read_socket_open(error)))
+                return false;
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        memset(buf, 0, sizeof buf);
+        static uint32_t last_seq = 0x20000000;
+        uint32_t seq = ++last_seq, portid = mnl_socket_get_portid(n->read_nl);
+        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, seq);
+        uint32_t id = 0;
+        int r = mnl_socket_sendto(n->read_nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+        while (r == 0) {
+                ssize_t len = mnl_socket_recvfrom(n->read_nl, buf, sizeof buf);
+                if (len < 0) {
+                        r = -errno;
+                        break;
+                }
+                int k = mnl_cb_run(buf, (size_t) len, seq, portid, on_gen, &id);
+                if (k < 0)
+                        r = -errno;
+                if (k <= MNL_CB_STOP || id)
+                        break;
+        }
+        if (r < 0 || !id) {
+                mnl_socket_close(n->read_nl);
+                n->read_nl = NULL;
+                g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED, "cannot read the ruleset generation: %s",
+                            g_strerror(r < 0 ? -r : EPROTO));
+                return false;
+        }
+        *gen = id;
+        return true;
+}
+
 bool lg_kernel_table_matches(const LgKernelTable *k, const LgTable *t, GString *why) {
         if (!t || !k) {
                 if (!t && !k)
@@ -461,7 +505,8 @@ static bool add_kernel_elements(struct nftnl_set *s, const char *type, const cha
 #define ELEMS_PER_MESSAGE 256
 
 bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable *const *have, size_t count,
-                            GError **error) {
+                            bool *sent, GError **error) {
+        *sent = false;
         size_t total = 0, nsets = 0;
         bool owner = false;
         /* Per table, per set: the elements to delete and to add. */
@@ -484,6 +529,7 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
                 }
         if (total == 0)
                 return true;
+        *sent = true;
         if (owner && n->ctx_fd < 0) {
                 g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED,
                             "the nftables context's socket is unknown, so an owner-flagged table cannot be changed");

@@ -48,6 +48,9 @@ typedef struct {
  * when `n` is NULL) and never asks for set elements. */
 LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error);
 void lg_kernel_table_free(LgKernelTable *k);
+/* The kernel's ruleset generation in this network namespace: every committed transaction, ours
+ * or another process's, moves it on by one. */
+bool lg_nft_generation(LgNft *n, guint32 *gen, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgKernelTable, lg_kernel_table_free)
 
 /* True when the kernel holds exactly the chains (with their rule counts), sets and owner flag of
@@ -61,6 +64,7 @@ LgTable *lg_kernel_table_shape(const LgKernelTable *k, const char *table);
  * reads every element of every set of a table before any element command (half a second with a
  * 100,000-element set); a reconnect must not pay for the size of unrelated sets. An owner-flagged
  * table accepts changes only from its owner, the context's socket, so the batch goes through that
- * socket (ctx_fd); without it, only tables without `flags owner` can be changed this way. */
+ * socket (ctx_fd); without it, only tables without `flags owner` can be changed this way. `sent`:
+ * whether there was anything to change, i.e. a transaction was committed (on success). */
 bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable *const *have, size_t count,
-                            GError **error);
+                            bool *sent, GError **error);

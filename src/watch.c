@@ -48,6 +48,11 @@ struct LgWatch {
         char *batch_what;       /* the first change to our tables, for the log */
         guint64 last_forced;    /* CLOCK_MONOTONIC µs of the last forced repair */
         char *pending_reason;   /* the reason of the forced repair the timer will make */
+        /* Not listening while the manager sends a large batch of its own (LgManagerQuiet). */
+        bool deaf;
+        guint32 deaf_generation; /* the kernel's ruleset generation when we stopped listening */
+        sd_event_source *deferred; /* a repair once the manager's change is done */
+        char *deferred_reason;
         LgWatchStats stats;
 };
 
@@ -157,6 +162,63 @@ static void check(LgWatch *w, const char *reason, bool force) {
         if (changed)
                 notify(m);
         repair(w);
+}
+
+static int on_deferred(sd_event_source *s, void *userdata) {
+        LgWatch *w = userdata;
+        g_autofree char *reason = g_steal_pointer(&w->deferred_reason);
+        w->deferred = sd_event_source_disable_unref(w->deferred);
+        if (reason)
+                check(w, reason, true);
+        return 0;
+}
+
+static void check_later(LgWatch *w, const char *reason) {
+        g_warning("%s", reason);
+        g_free(w->deferred_reason);
+        w->deferred_reason = g_strdup(reason);
+        if (!w->deferred && sd_event_add_defer(w->event, &w->deferred, on_deferred, w) < 0) {
+                g_warning("cannot schedule a repair");
+                set_degraded(w->m, reason);
+        }
+}
+
+/* LgManagerQuiet: the kernel builds an event for every element of a batch for each listener (half
+ * a second for 100,000 prefixes), and we would only read and discard ours. So we leave the group
+ * for the batch, and the ruleset generation tells whether anything else was committed meanwhile:
+ * it moves by one per transaction, so it must have moved by exactly our batch. If not, another
+ * process changed something we did not see, and the tables are repaired as after a foreign event. */
+static void on_quiet(LgManager *m, bool begin, bool committed, void *userdata) {
+        LgWatch *w = userdata;
+        int group = NFNLGRP_NFTABLES;
+        g_autoptr(GError) e = NULL;
+        if (begin) {
+                if (mnl_socket_setsockopt(w->nl, NETLINK_DROP_MEMBERSHIP, &group, sizeof group) < 0)
+                        return; /* listening through it costs time, not safety */
+                w->deaf = true;
+                if (!lg_nft_generation(m->nft, &w->deaf_generation, &e)) {
+                        g_warning("%s; listening to the whole batch", e->message);
+                        on_quiet(m, false, false, w);
+                }
+                return;
+        }
+        if (!w->deaf)
+                return;
+        w->deaf = false;
+        if (mnl_socket_setsockopt(w->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+                /* Left deaf, the watcher would miss every later change: nothing else may stand in. */
+                g_error("cannot listen to nftables events again: %s", g_strerror(errno));
+        }
+        guint32 now;
+        if (!lg_nft_generation(m->nft, &now, &e))
+                check_later(w, "the ruleset generation is unknown after a batch sent while not listening");
+        else if (now != w->deaf_generation + (committed ? 1 : 0)) {
+                w->stats.foreign_changes++;
+                g_autofree char *why = g_strdup_printf(
+                        "another transaction was committed while our batch was (ruleset generation %u, then %u)",
+                        w->deaf_generation, now);
+                check_later(w, why);
+        }
 }
 
 static void find_own_portids(LgWatch *w);
@@ -333,8 +395,14 @@ void lg_watch_free(LgWatch *w) {
                 g_message("nftables watcher: %" G_GUINT64_FORMAT " foreign changes, %" G_GUINT64_FORMAT
                           " repairs, %" G_GUINT64_FORMAT " event overruns",
                           w->stats.foreign_changes, w->stats.repairs, w->stats.overruns);
+        if (w->m && w->m->quiet_userdata == w) {
+                w->m->quiet = NULL;
+                w->m->quiet_userdata = NULL;
+        }
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->timer);
+        sd_event_source_disable_unref(w->deferred);
+        g_free(w->deferred_reason);
         sd_event_unref(w->event);
         if (w->nl)
                 mnl_socket_close(w->nl);
@@ -370,6 +438,8 @@ int lg_watch_new(sd_event *event, LgManager *m, LgWatch **ret) {
                 return k;
         }
         find_own_portids(w);
+        m->quiet = on_quiet;
+        m->quiet_userdata = w;
         /* Subscribed: a change from now on is seen. One made before (between restore and now) is
          * found by verifying once (not in the restore's fallback, where nothing is known better). */
         if (!manager_in_fallback(m))

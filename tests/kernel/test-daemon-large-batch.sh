@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# A large parameter (issue 5): 20,000 prefixes reach the kernel as one netlink batch into a set made
+# empty before the swap, while the tamper watcher is not listening (the kernel would build an event
+# per element for it); the ruleset generation tells whether another process committed anything
+# meanwhile, and if one did, what it changed is repaired. The parameter is saved in a side file of
+# the state directory, which a reconnect of another policy leaves alone and a restart reads back.
+. "$(dirname "$0")/../lib/daemon.sh"
+lgd_setup
+lg_topo_pair
+N=20000
+cat >"$LGD_POLICY_DIR/blocklist.yaml" <<'EOF'
+policy: blocklist
+description: A large address blocklist above the shipped policies.
+parameters:
+  nets: { type: addresses, description: prefixes to block }
+sublayers:
+  - name: blocklist
+    weight: 65500
+    filters:
+      - { name: nets, layers: [outbound], weight: 1, action: block, match: { remote: $nets } }
+EOF
+# N distinct /32s that no merging can join (every one ends in .7).
+mapfile -t nets < <(python3 -c "
+for i in range($N):
+    print(f'11.{i >> 8 & 255}.{i & 255}.7')")
+set4=s.blocklist.blocklist.nets.remote.v4
+count_set() { lg_in a nft list set inet leakguard "$set4" | grep -o '11\.[0-9]*\.[0-9]*\.7' | wc -l; }
+window_lines() { grep -c "another transaction was committed while our batch was" "$LG_BUS_DIR/daemon.log" || true; }
+gen() { local g; g=$(lgd_prop Generation); echo "${g#t }"; }
+state_is() { [ "$(lgd_prop State)" = "s \"$1\"" ]; }
+side_file() { ls "$LGD_STATE_DIR"/params-*.ini 2>/dev/null; }
+
+lgd_start
+lgd_expect_ok "Enable killswitch" lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s wg0 servers as 1 10.99.1.2:9000/udp
+
+lg_log "# $N prefixes in one Enable"
+g0=$(gen)
+lgd_expect_ok "Enable blocklist with $N prefixes" lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}"
+lgd_eq "the kernel's set holds every prefix" "$(count_set)" "$N"
+lgd_eq "one change, one generation" "$(($(gen) - g0))" 1
+lgd_eq "no transaction of another process was seen in the batch's window" "$(window_lines)" 0
+state_is protecting && lg_pass "protecting" || lg_fail "State" "$(lgd_prop State)"
+grep -q "^\[files\]" "$LGD_STATE_DIR/state.ini" && [ "$(stat -c %s "$LGD_STATE_DIR/state.ini")" -lt 4096 ] &&
+        lg_pass "state.ini names a side file and stays small ($(stat -c %s "$LGD_STATE_DIR/state.ini") bytes)" ||
+        lg_fail "state.ini" "$(head -c 300 "$LGD_STATE_DIR/state.ini")"
+side=$(side_file)
+[ "$(echo "$side" | wc -w)" = 1 ] && sha=$(sha256sum "$side" | cut -c1-64) && [ "$side" = "$LGD_STATE_DIR/params-$sha.ini" ] &&
+        lg_pass "one side file, named by its SHA-256 ($(stat -c %s "$side") bytes)" || lg_fail "side file" "$side"
+packet_blocked() { lg_in a nft list chain inet leakguard outbound.blocklist.blocklist | grep -q "@$set4"; }
+packet_blocked && lg_pass "the blocklist rule refers to the set" || lg_fail "rule" "$(lgd_ruleset | head -20)"
+
+lg_log "# a reconnect of another policy leaves the side file alone"
+before=$(stat -c '%i %Y.%y' "$side")
+lgd_expect_ok "reconnect killswitch" lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s wg1 servers as 1 10.99.1.3:9000/udp
+lgd_eq "the side file was not rewritten" "$(stat -c '%i %Y.%y' "$side")" "$before"
+grep -q "^tunnel=wg1;" "$LGD_STATE_DIR/state.ini" && lg_pass "state.ini has the new tunnel" ||
+        lg_fail "state.ini" "$(cat "$LGD_STATE_DIR/state.ini")"
+
+lg_log "# a restart reads the side file back"
+lg_daemon_stop KILL
+lgd_start
+lgd_eq "enabled after the restart" "$(lgd_enabled_property)" "blocklist killswitch"
+lgd_eq "the set still holds every prefix" "$(count_set)" "$N"
+state_is protecting && lg_pass "protecting" || lg_fail "State" "$(lgd_prop State)"
+lgd_expect_ok "Disable blocklist" lgd_busctl Disable s blocklist
+lgd_eq "its side file is gone" "$(side_file)" ""
+
+lg_log "# another process commits while our batch is sent: what it changed is repaired"
+# A tamper loop: every transaction adds a chain to our table (cheap for nft, unlike an element
+# command, which reads the whole blocklist first). One that lands in the window the watcher does not
+# listen to is known only by the ruleset generation.
+(i=0; while :; do i=$((i + 1)); ip netns exec "$(lg_ns a)" nft add chain inet leakguard "evil$i" 2>/dev/null; sleep 0.01; done) &
+loop=$!
+lgd_cleanup_extra() { kill "$loop" 2>/dev/null; wait "$loop" 2>/dev/null; }
+for i in $(seq 30); do
+        lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}" >/dev/null || lg_fail "Enable $i" "failed"
+        out=$(lgd_busctl Disable s blocklist) || lg_fail "Disable $i" "$out"
+        [ "$(window_lines)" -gt 0 ] && break
+done
+kill "$loop"; wait "$loop" 2>/dev/null
+lgd_cleanup_extra() { :; }
+[ "$(window_lines)" -gt 0 ] &&
+        lg_pass "a transaction in the window was noticed after $i Enables: $(grep -m1 'another transaction was committed' "$LG_BUS_DIR/daemon.log" | sed 's/.*WARNING[^:]*: [0-9:.]* //')" ||
+        lg_fail "window" "no foreign transaction landed in $i windows"
+no_evil() { ! lg_in a nft list table inet leakguard | grep -q "chain evil"; }
+protecting() { [ "$(lgd_prop State)" = 's "protecting"' ]; }
+lgd_wait_for 5 no_evil && lgd_wait_for 5 protecting && lg_pass "repaired: no foreign chain left, protecting" ||
+        lg_fail "repair" "$(lg_in a nft list table inet leakguard | grep -c 'chain evil') foreign chains, $(lgd_prop State)"
+lgd_expect_ok "Enable blocklist once more, nobody else committing" lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}"
+lgd_eq "the set holds every prefix" "$(count_set)" "$N"
+lg_done
