@@ -6,8 +6,6 @@
                                         prints the seconds from first call to last return
   client.py call POLICY PARAMS_JSON     one Enable; prints its seconds
   client.py disable NAME…               Disable each
-  client.py status RATE SECONDS PID     Status at RATE calls/s for SECONDS; prints p50 p99 max (ms),
-                                        calls, and the daemon's VmRSS (KiB) before and at the end
 PARAMS_JSON maps policy → {param: value} (or @FILE holding it); strings are sent as s, lists as
 as, bools as b.
 """
@@ -28,13 +26,6 @@ def variant(v):
 def enable(policy, params):
     return mgr.Enable(policy, dbus.Dictionary({k: variant(v) for k, v in params.items()}, signature="sv"),
                       timeout=120)
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
 
 def load(arg):
     return json.load(open(arg[1:])) if arg.startswith("@") else json.loads(arg)
@@ -58,24 +49,3 @@ elif cmd == "call":
 elif cmd == "disable":
     for name in sys.argv[2:]:
         mgr.Disable(name, timeout=120)
-elif cmd == "status":
-    rate, seconds, pid = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-    before = rss(pid)
-    lat = []
-    start = time.perf_counter()
-    n = 0
-    peak = before
-    while time.perf_counter() - start < seconds:
-        due = start + n / rate
-        now = time.perf_counter()
-        if due > now:
-            time.sleep(due - now)
-        t = time.perf_counter()
-        mgr.Status()
-        lat.append((time.perf_counter() - t) * 1000)
-        n += 1
-        if n % 100 == 0:
-            peak = max(peak, rss(pid))
-    lat.sort()
-    achieved = n / (time.perf_counter() - start)
-    print(f"{lat[len(lat) // 2]:.3f} {lat[int(len(lat) * 0.99)]:.3f} {lat[-1]:.3f} {n} {achieved:.0f} {before} {peak}")

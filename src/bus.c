@@ -1,7 +1,6 @@
 #include "bus.h"
 #include "error.h"
 #include "explain.h"
-#include "layers.h"
 #include "netlog.h"
 #include "polkit.h"
 
@@ -610,16 +609,14 @@ static int append_sublayer_view(sd_bus_message *r, LgManager *m, const LgTable *
 }
 
 /* Status "Layers": for each layer in use, its sublayers in evaluation order (persistent table,
- * then dynamic), each with its filters and the live counters of that layer's rules. */
-static int append_layers_view(sd_bus_message *r, LgBus *b) {
+ * then dynamic), each with its filters and the live counters of that layer's rules (`counters`:
+ * per table, from lg_manager_counters()). Counters are per chain, so a filter on the outbound and
+ * inbound layers shows each layer's own count. */
+static int append_layers_view(sd_bus_message *r, LgBus *b, GHashTable *const counters[2]) {
         g_autoptr(GError) e = NULL;
         g_autoptr(LgRuleset) tmp = NULL;
         const LgRuleset *rs = model_ruleset(b->m, &tmp, &e);
         const LgTable *tables[2] = {rs ? rs->persistent : NULL, rs ? rs->dynamic : NULL};
-        GHashTable *counters[2] = {NULL, NULL};
-        for (int t = 0; t < 2; t++)
-                if (tables[t])
-                        counters[t] = lg_layers_read_counters(b->m->nft, tables[t]->name, NULL);
         int k = open_array_entry(r, "Layers", "a{sv}");
         for (int layer = 0; layer < _LG_LAYER_MAX && k >= 0; layer++) {
                 bool used = false;
@@ -646,9 +643,6 @@ static int append_layers_view(sd_bus_message *r, LgBus *b) {
         }
         for (int n = 0; n < 3 && k >= 0; n++)
                 k = sd_bus_message_close_container(r);
-        for (int t = 0; t < 2; t++)
-                if (counters[t])
-                        g_hash_table_unref(counters[t]);
         return k;
 }
 
@@ -788,7 +782,8 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *ret
         LgBus *b = userdata;
         LgManager *m = b->m;
         g_autoptr(GError) e = NULL;
-        g_autoptr(GHashTable) counters = lg_manager_counters(m, &e);
+        GHashTable *chain_counters[2] = {NULL, NULL};
+        g_autoptr(GHashTable) counters = lg_manager_counters(m, chain_counters, &e);
         g_autoptr(sd_bus_message) r = NULL;
         int k = sd_bus_message_new_method_return(call, &r);
         if (k < 0)
@@ -804,7 +799,10 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *ret
         if (k >= 0)
                 k = append_net_events(r, b);
         if (k >= 0)
-                k = append_layers_view(r, b);
+                k = append_layers_view(r, b, chain_counters);
+        for (int t = 0; t < 2; t++)
+                if (chain_counters[t])
+                        g_hash_table_unref(chain_counters[t]);
         if (k >= 0)
                 k = open_array_entry(r, "Policies", "{sv}");
         g_autoptr(GPtrArray) names = lg_manager_policy_names(m);

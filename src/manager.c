@@ -585,17 +585,18 @@ bool lg_manager_repair(LgManager *m, GError **error) {
         return commit(m, enabled_copy(m), error);
 }
 
-GHashTable *lg_manager_counters(LgManager *m, GError **error) {
+GHashTable *lg_manager_counters(LgManager *m, GHashTable *chain_counters[2], GError **error) {
         GHashTable *all = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         const char *names[2] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC};
         for (int i = 0; i < 2; i++) {
-                g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], error);
+                if (chain_counters)
+                        chain_counters[i] = NULL;
+                g_autoptr(LgKernelTable) k = lg_nft_read_counters(m->nft, names[i], error);
                 if (!k) {
-                        if (error && *error) {
-                                g_hash_table_unref(all);
-                                return NULL;
-                        }
-                        continue;
+                        g_hash_table_unref(all);
+                        for (int j = 0; chain_counters && j < i; j++)
+                                g_clear_pointer(&chain_counters[j], g_hash_table_unref);
+                        return NULL;
                 }
                 GHashTableIter it;
                 gpointer key, v;
@@ -604,6 +605,8 @@ GHashTable *lg_manager_counters(LgManager *m, GError **error) {
                         g_hash_table_iter_steal(&it);
                         g_hash_table_insert(all, key, v);
                 }
+                if (chain_counters)
+                        chain_counters[i] = g_steal_pointer(&k->chain_counters);
         }
         return all;
 }

@@ -87,5 +87,7 @@ LgPolicy *lg_manager_find_policy(LgManager *m, const char *name, GError **error)
 GPtrArray *lg_manager_enabled_sorted(LgManager *m);
 /* Sorted policy names. */
 GPtrArray *lg_manager_policy_names(LgManager *m);
-/* Live counters from the kernel: "policy/sublayer/filter" → LgCounter*, or NULL. */
-GHashTable *lg_manager_counters(LgManager *m, GError **error);
+/* Live counters from the kernel, one rule dump per table: "policy/sublayer/filter" → LgCounter*, or
+ * NULL; and (when `chain_counters` is given) per table, persistent then dynamic, the same per
+ * chain: "CHAIN COMMENT" → LgCounter*, i.e. per layer (Status "Layers"). */
+GHashTable *lg_manager_counters(LgManager *m, GHashTable *chain_counters[2], GError **error);

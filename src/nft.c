@@ -111,7 +111,7 @@ void lg_kernel_table_free(LgKernelTable *k) {
         g_hash_table_unref(k->base);
         g_hash_table_unref(k->sets);
         g_hash_table_unref(k->counters);
-        if (k->chain_counters) /* layers.c takes it */
+        if (k->chain_counters) /* Status may take it */
                 g_hash_table_unref(k->chain_counters);
         g_free(k);
 }
@@ -271,31 +271,30 @@ static struct mnl_socket *read_socket_open(GError **error) {
         return nl;
 }
 
-LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
-        if (n && !n->read_nl && !(n->read_nl = read_socket_open(error)))
+/* Reads table `table` back: its flags, chains, sets and rules, or (`rules_only`) only its rules'
+ * counters, which is all Status needs. */
+static LgKernelTable *read_table(LgNft *n, const char *table, bool rules_only, GError **error) {
+        if (!n->read_nl && !(n->read_nl = read_socket_open(error)))
                 return NULL;
-        struct mnl_socket *nl = n ? n->read_nl : read_socket_open(error);
-        if (!nl)
-                return NULL;
+        struct mnl_socket *nl = n->read_nl;
         LgKernelTable *k = g_new0(LgKernelTable, 1);
         k->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->base = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         k->chain_counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        DumpCtx d = {.k = k, .table = table};
-        int r = dump(nl, NFT_MSG_GETTABLE, table, on_table, &d);
-        if (r >= 0 && d.found)
+        DumpCtx d = {.k = k, .table = table, .found = rules_only};
+        int r = rules_only ? 0 : dump(nl, NFT_MSG_GETTABLE, table, on_table, &d);
+        if (r >= 0 && d.found && !rules_only)
                 r = dump(nl, NFT_MSG_GETCHAIN, table, on_chain, &d);
-        if (r >= 0 && d.found)
+        if (r >= 0 && d.found && !rules_only)
                 r = dump(nl, NFT_MSG_GETSET, table, on_set, &d);
         if (r >= 0 && d.found)
                 r = dump(nl, NFT_MSG_GETRULE, table, on_rule, &d);
         /* A dump that failed half way may leave messages behind: the next read starts afresh. */
-        if (!n || r < 0) {
+        if (r < 0) {
                 mnl_socket_close(nl);
-                if (n)
-                        n->read_nl = NULL;
+                n->read_nl = NULL;
         }
         if (r < 0 || !d.found) {
                 lg_kernel_table_free(k);
@@ -305,6 +304,14 @@ LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
                 return NULL;
         }
         return k;
+}
+
+LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
+        return read_table(n, table, false, error);
+}
+
+LgKernelTable *lg_nft_read_counters(LgNft *n, const char *table, GError **error) {
+        return read_table(n, table, true, error);
 }
 
 static int on_gen(const struct nlmsghdr *nlh, void *data) {

@@ -44,9 +44,12 @@ typedef struct {
         bool owner;
 } LgKernelTable;
 
-/* NULL without error when the table does not exist. Reads through n->read_nl (a socket of its own
- * when `n` is NULL) and never asks for set elements. */
+/* NULL without error when the table does not exist. Reads through n->read_nl and never asks for
+ * set elements. */
 LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error);
+/* Only the rules' counters (`counters`, `chain_counters`; one dump): empty when the table does not
+ * exist. What Status reads. */
+LgKernelTable *lg_nft_read_counters(LgNft *n, const char *table, GError **error);
 void lg_kernel_table_free(LgKernelTable *k);
 /* The kernel's ruleset generation in this network namespace: every committed transaction, ours
  * or another process's, moves it on by one. */
