@@ -637,6 +637,7 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                 families[1] = 6;
                 nfam = 2;
         }
+        bool implied_l4proto = filter_has_ports(f) && !lg_filter_find_condition(f, LG_COND_PROTOCOL, false);
         for (int fi = 0; fi < nfam; fi++) {
                 g_autoptr(GString) r = g_string_new(NULL);
                 Emit e = {.b = b, .en = en, .sl = sl, .f = f, .layer = layer, .family = families[fi], .rule = r,
@@ -644,11 +645,18 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                 if (e.family)
                         g_string_append_printf(r, "meta nfproto %s ", e.family == 4 ? "ipv4" : "ipv6");
                 bool never = false;
+                /* Where `r` tests the protocol (the filter's own test, or the `{ tcp, udp }` that
+                 * ports imply), in order: the TCP twin below tests `tcp` instead. */
+                size_t cut[2][2];
+                int ncut = 0;
                 for (int key = 0; key < _LG_COND_MAX && !never; key++) {
-                        if (key == LG_COND_REMOTE_PORT && filter_has_ports(f) &&
-                            !lg_filter_find_condition(f, LG_COND_PROTOCOL, false))
+                        size_t from = r->len;
+                        if (key == LG_COND_REMOTE_PORT && implied_l4proto) {
                                 /* `th` reads any transport header: ports mean TCP and UDP unless a protocol is given. */
                                 g_string_append(r, "meta l4proto { tcp, udp } ");
+                                cut[ncut][0] = from;
+                                cut[ncut++][1] = r->len;
+                        }
                         for (int neg = 0; neg < 2 && !never; neg++) {
                                 const LgCondition *c = lg_filter_find_condition(f, key, neg);
                                 if (!c)
@@ -658,14 +666,28 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                                         return false;
                                 never = res == COND_NEVER;
                         }
+                        if (key == LG_COND_PROTOCOL && r->len > from) {
+                                cut[ncut][0] = from;
+                                cut[ncut++][1] = r->len;
+                        }
                 }
                 if (never)
                         continue;
                 /* A TCP connect() fails at once on a reset; an ICMP error may leave it to time out
                  * (IPv6), so rejected TCP gets its own rule first. */
                 if (f->action == LG_ACTION_BLOCK && f->reject && may_be_tcp(f)) {
-                        g_autoptr(GString) tcp = g_string_new(r->str);
+                        /* Its protocol test comes first, after the family, and stands for the
+                         * filter's own (which admit TCP, or there would be no twin): one comparison
+                         * spares every other packet the rule's set lookups. */
+                        size_t fam = e.family ? strlen("meta nfproto ipv4 ") : 0;
+                        g_autoptr(GString) tcp = g_string_new_len(r->str, (gssize) fam);
                         g_string_append(tcp, "meta l4proto tcp ");
+                        size_t at = fam;
+                        for (int i = 0; i < ncut; i++) {
+                                g_string_append_len(tcp, r->str + at, (gssize) (cut[i][0] - at));
+                                at = cut[i][1];
+                        }
+                        g_string_append(tcp, r->str + at);
                         emit_verdict(en, sl, f, true, tcp);
                         add_rule(chain, en, sl, f, e.family, true, g_string_free(g_steal_pointer(&tcp), FALSE));
                 }
