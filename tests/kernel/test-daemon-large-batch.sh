@@ -69,22 +69,25 @@ lg_log "# another process commits while our batch is sent: what it changed is re
 # A tamper loop: every transaction adds a chain to our table (cheap for nft, unlike an element
 # command, which reads the whole blocklist first). One that lands in the window the watcher does not
 # listen to is known only by the ruleset generation.
-(i=0; while :; do i=$((i + 1)); ip netns exec "$(lg_ns a)" nft add chain inet leakguard "evil$i" 2>/dev/null; sleep 0.01; done) &
-loop=$!
-lgd_cleanup_extra() { kill "$loop" 2>/dev/null; wait "$loop" 2>/dev/null; }
+# The loop runs only while Enable does: a repair with the big set loaded re-adds it whole, and a
+# loop that never stops would keep the daemon repairing.
+protecting() { [ "$(lgd_prop State)" = 's "protecting"' ]; }
 for i in $(seq 30); do
-        lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}" >/dev/null || lg_fail "Enable $i" "failed"
-        out=$(lgd_busctl Disable s blocklist) || lg_fail "Disable $i" "$out"
+        (j=0; while :; do j=$((j + 1)); ip netns exec "$(lg_ns a)" nft add chain inet leakguard "evil$i-$j" 2>/dev/null; sleep 0.01; done) &
+        loop=$!
+        lgd_cleanup_extra() { kill "$loop" 2>/dev/null; wait "$loop" 2>/dev/null; }
+        out=$(lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}") || lg_fail "Enable $i" "$out"
+        kill "$loop"; wait "$loop" 2>/dev/null
+        lgd_cleanup_extra() { :; }
         [ "$(window_lines)" -gt 0 ] && break
+        lgd_wait_for 30 protecting || lg_fail "after Enable $i" "$(lgd_prop State)"
+        out=$(lgd_busctl Disable s blocklist) || lg_fail "Disable $i" "$out"
 done
-kill "$loop"; wait "$loop" 2>/dev/null
-lgd_cleanup_extra() { :; }
 [ "$(window_lines)" -gt 0 ] &&
         lg_pass "a transaction in the window was noticed after $i Enables: $(grep -m1 'another transaction was committed' "$LG_BUS_DIR/daemon.log" | sed 's/.*WARNING[^:]*: [0-9:.]* //')" ||
         lg_fail "window" "no foreign transaction landed in $i windows"
 no_evil() { ! lg_in a nft list table inet leakguard | grep -q "chain evil"; }
-protecting() { [ "$(lgd_prop State)" = 's "protecting"' ]; }
-lgd_wait_for 5 no_evil && lgd_wait_for 5 protecting && lg_pass "repaired: no foreign chain left, protecting" ||
+lgd_wait_for 30 no_evil && lgd_wait_for 30 protecting && lg_pass "repaired: no foreign chain left, protecting" ||
         lg_fail "repair" "$(lg_in a nft list table inet leakguard | grep -c 'chain evil') foreign chains, $(lgd_prop State)"
 lgd_expect_ok "Enable blocklist once more, nobody else committing" lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}"
 lgd_eq "the set holds every prefix" "$(count_set)" "$N"
