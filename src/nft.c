@@ -219,14 +219,33 @@ static int on_rule(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
+/* Sequence numbers of the read socket's requests. */
+static uint32_t read_seq;
+
+/* Sends `nlh` (built in `buf`) and hands each reply to `cb` until the kernel's last word: the end
+ * of a dump, or the acknowledgement. 0, or -errno; ENOENT (no such table) is 0 with no reply. */
+static int request(struct mnl_socket *nl, char *buf, size_t size, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
+        uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(nl, buf, size);
+                if (n < 0)
+                        return -errno;
+                int r = mnl_cb_run(buf, (size_t) n, seq, portid, cb, data);
+                if (r < 0)
+                        return errno == ENOENT ? 0 : -errno;
+                if (r == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
 /* One dump request for objects of `type` in `table`; the kernel filters by table where it can. */
 static int dump(struct mnl_socket *nl, uint16_t type, const char *table, mnl_cb_t cb, DumpCtx *d) {
-        static uint32_t last_seq;
         char buf[MNL_SOCKET_BUFFER_SIZE];
         /* All of it defined: the request's padding is sent too, and valgrind checks every byte. */
         memset(buf, 0, sizeof buf);
-        uint32_t seq = ++last_seq;
-        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP, seq);
+        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP, ++read_seq);
         if (type == NFT_MSG_GETRULE) {
                 struct nftnl_rule *r = nftnl_rule_alloc();
                 nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
@@ -243,19 +262,7 @@ static int dump(struct mnl_socket *nl, uint16_t type, const char *table, mnl_cb_
                 nftnl_set_nlmsg_build_payload(nlh, s);
                 nftnl_set_free(s);
         }
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-                return -errno;
-        uint32_t portid = mnl_socket_get_portid(nl);
-        for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-                if (n < 0)
-                        return -errno;
-                int r = mnl_cb_run(buf, (size_t) n, seq, portid, cb, d);
-                if (r < 0)
-                        return errno == ENOENT ? 0 : -errno;
-                if (r == MNL_CB_STOP)
-                        return 0;
-        }
+        return request(nl, buf, sizeof buf, nlh, cb, d);
 }
 
 static struct mnl_socket *read_socket_open(GError **error) {
@@ -329,23 +336,9 @@ bool lg_nft_generation(LgNft *n, guint32 *gen, GError **error) {
                 return false;
         char buf[MNL_SOCKET_BUFFER_SIZE];
         memset(buf, 0, sizeof buf);
-        static uint32_t last_seq = 0x20000000;
-        uint32_t seq = ++last_seq, portid = mnl_socket_get_portid(n->read_nl);
-        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, seq);
+        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, ++read_seq);
         uint32_t id = 0;
-        int r = mnl_socket_sendto(n->read_nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
-        while (r == 0) {
-                ssize_t len = mnl_socket_recvfrom(n->read_nl, buf, sizeof buf);
-                if (len < 0) {
-                        r = -errno;
-                        break;
-                }
-                int k = mnl_cb_run(buf, (size_t) len, seq, portid, on_gen, &id);
-                if (k < 0)
-                        r = -errno;
-                if (k <= MNL_CB_STOP || id)
-                        break;
-        }
+        int r = request(n->read_nl, buf, sizeof buf, nlh, on_gen, &id);
         if (r < 0 || !id) {
                 mnl_socket_close(n->read_nl);
                 n->read_nl = NULL;
