@@ -108,7 +108,7 @@ done
 disable_all
 "${client[@]}" enable3 "@$work/p4.json" >/dev/null
 base_fresh; $NB nft -f "$work/four.nft"
-S=s.killswitch.killswitch.vpn-servers.remote.ep4 I=s.killswitch.killswitch.tunnel.interface
+S=s.killswitch.killswitch.vpn-servers.remote.ep4.exact I=s.killswitch.killswitch.tunnel.interface.exact
 for i in $(seq "$REPEATS"); do
   "${client[@]}" call killswitch '{"tunnel":"wg1","servers":["10.90.0.3:51820/udp"]}' >> "$work/rc"
   "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >> "$work/rc"

@@ -92,7 +92,8 @@ bool lg_table_same_shape(const LgTable *a, const LgTable *b);
  * objects re-added, stale chains and sets are deleted. With t == NULL the table is deleted. Sets
  * missing from a non-NULL `old` must have been made by lg_table_write_new_sets() first; with
  * `prefilled`, every set missing from `old` (all of them when `old` is NULL) was made and filled
- * before (lg_table_write_empty_sets(), then netlink) and is only declared here. */
+ * before (lg_table_write_empty_sets(), then netlink), and so was every set of `old` whose elements
+ * are unknown (flushed and refilled): those are only declared here. */
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, bool prefilled,
                             GString *out);
 /* Sets that `t` has and `old` (the kernel's table) lacks, of policies whose rules `old` holds,

@@ -35,19 +35,23 @@ static GHashTable *policy_table_new(void) {
         return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) lg_policy_free);
 }
 
-static LgRuleset *kernel_shapes(LgManager *m) {
-        LgRuleset *r = g_new0(LgRuleset, 1);
+/* What the kernel holds (names only). NULL with `error` set when a table cannot be read: taking it
+ * for absent would make a repair re-create (and refill) a table that is there. */
+static LgRuleset *kernel_shapes(LgManager *m, GError **error) {
+        g_autoptr(LgRuleset) r = g_new0(LgRuleset, 1);
         const char *names[3] = {LG_TABLE_PERSISTENT, LG_TABLE_DYNAMIC, LG_TABLE_GUARD};
         LgTable **slots[3] = {&r->persistent, &r->dynamic, &r->guard};
         for (int i = 0; i < 3; i++) {
                 g_autoptr(GError) e = NULL;
                 g_autoptr(LgKernelTable) k = lg_nft_read_table(m->nft, names[i], &e);
-                if (e)
-                        g_warning("cannot read table %s: %s", names[i], e->message);
+                if (e) {
+                        g_propagate_error(error, g_steal_pointer(&e));
+                        return NULL;
+                }
                 if (k)
                         *slots[i] = lg_kernel_table_shape(k, names[i]);
         }
-        return r;
+        return g_steal_pointer(&r);
 }
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error) {
@@ -65,7 +69,14 @@ LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir,
         m->nft = g_steal_pointer(&nft);
         /* Until our first transaction, "applied" is what the kernel holds (names only), so that the
          * first replace deletes stale objects of an earlier run and keeps its base chains. */
-        m->applied = kernel_shapes(m);
+        g_autoptr(GError) e = NULL;
+        m->applied = kernel_shapes(m, &e);
+        if (!m->applied) {
+                /* Unknown, so the first transaction cannot clean up after an earlier run; it still
+                 * declares, flushes and re-adds, which keeps any base chain of ours in place. */
+                g_warning("%s", e->message);
+                m->applied = g_new0(LgRuleset, 1);
+        }
         m->state = m->applied->persistent || m->applied->dynamic ? LG_RUN_DEGRADED : LG_RUN_IDLE;
         return m;
 }
@@ -232,9 +243,10 @@ static void write_transaction(LgManager *m, const LgRuleset *next, bool elements
                         if (i == 1 || !elements_by_netlink) /* the dynamic table: always as text */
                                 lg_table_write_update(want[i], cur[i], tx);
                 } else if (want[i] || cur[i]) {
-                        filled[i] = prefill && !(i == 2 && foreign_guard) && want[i] &&
-                                    lg_table_write_empty_sets(want[i], cur[i], pre);
-                        if (!filled[i])
+                        filled[i] = prefill && !(i == 2 && foreign_guard) && want[i];
+                        if (filled[i])
+                                lg_table_write_empty_sets(want[i], cur[i], pre);
+                        else
                                 lg_table_write_new_sets(want[i], cur[i], pre);
                         lg_table_write_replace(want[i], cur[i], names[i], i >= 1, filled[i], tx);
                 }
@@ -242,15 +254,16 @@ static void write_transaction(LgManager *m, const LgRuleset *next, bool elements
 }
 
 /* What the kernel holds of `want`'s sets once the `pre` transaction made the ones `cur` lacks:
- * those empty, the others as `want` has them (so that only the new sets' elements are sent). */
+ * those empty, the ones whose elements are unknown (read back after tampering, or at start-up)
+ * unknown, which lg_nft_update_elements() flushes and refills in its batch, and the others as
+ * `want` has them (their changes are left to the main transaction). */
 static LgTable *prefill_base(const LgTable *want, const LgTable *cur) {
         LgTable *t = lg_table_new(want->name, want->owner);
         for (guint i = 0; i < want->sets->len; i++) {
-                const LgSet *s = want->sets->pdata[i];
+                const LgSet *s = want->sets->pdata[i], *o = cur ? lg_table_find_set(cur, s->name) : NULL;
                 lg_table_add_set(t, s->name);
                 LgSet *b = t->sets->pdata[t->sets->len - 1];
-                bool made = !cur || !lg_table_find_set(cur, s->name);
-                b->elements = made ? g_ptr_array_new() : g_ptr_array_ref(s->elements);
+                b->elements = !o ? g_ptr_array_new() : o->elements ? g_ptr_array_ref(s->elements) : NULL;
         }
         return t;
 }
@@ -276,7 +289,10 @@ static bool update_elements(LgManager *m, const LgTable *const *want, const LgTa
         return ok;
 }
 
-/* Adds the elements of the sets `pre` made empty, one netlink batch (one kernel transaction). */
+/* Adds the elements of the sets `pre` made empty and refills those whose elements are unknown, one
+ * netlink batch (one kernel transaction: a refilled set is never seen empty). A repair after
+ * tampering therefore sends a 100,000-prefix set as netlink elements, not as text that libnftables
+ * would first compare against every element it reads back (seconds). */
 static bool fill_new_sets(LgManager *m, const LgRuleset *next, const bool filled[3], GError **error) {
         const LgTable *cur[3] = {m->applied->persistent, m->applied->dynamic, m->applied->guard};
         const LgTable *want[3] = {next->persistent, next->dynamic, next->guard};
@@ -578,10 +594,32 @@ bool lg_manager_verify(LgManager *m) {
         return before != m->state || g_strcmp0(before_reason, m->reason) != 0;
 }
 
-bool lg_manager_repair(LgManager *m, GError **error) {
+/* The sets of the read-back `k` that still hold what `old` says we wrote get their elements back. */
+static void keep_known_elements(LgRuleset *k, const LgRuleset *old, GHashTable *dirty) {
+        LgTable *kt[3] = {k->persistent, k->dynamic, k->guard};
+        const LgTable *ot[3] = {old->persistent, old->dynamic, old->guard};
+        for (int i = 0; i < 3; i++)
+                for (guint j = 0; kt[i] && ot[i] && j < kt[i]->sets->len; j++) {
+                        LgSet *s = kt[i]->sets->pdata[j];
+                        const LgSet *o = lg_table_find_set(ot[i], s->name);
+                        g_autofree char *key = g_strdup_printf("%s %s", kt[i]->name, s->name);
+                        if (!o || !o->elements || g_hash_table_contains(dirty, key))
+                                continue;
+                        s->elements = g_ptr_array_ref(o->elements);
+                        s->type = o->type;
+                        s->interval = o->interval;
+                }
+}
+
+bool lg_manager_repair(LgManager *m, GHashTable *dirty, GError **error) {
         /* Start from what the kernel really holds, then replace it with what should be there. */
+        LgRuleset *k = kernel_shapes(m, error);
+        if (!k)
+                return false;
+        if (dirty)
+                keep_known_elements(k, m->applied, dirty);
         lg_ruleset_free(m->applied);
-        m->applied = kernel_shapes(m);
+        m->applied = k;
         return commit(m, enabled_copy(m), error);
 }
 
@@ -706,8 +744,12 @@ static void restore_fallback(LgManager *m, const char *why) {
                 g_autofree char *text = lg_state_load_ruleset(m->state_dir, &e);
                 if (text && lg_nft_run(m->nft, text, &e)) {
                         g_message("applied the last saved ruleset");
-                        lg_ruleset_free(m->applied);
-                        m->applied = kernel_shapes(m);
+                        LgRuleset *k = kernel_shapes(m, &e);
+                        if (k) {
+                                lg_ruleset_free(m->applied);
+                                m->applied = k;
+                        } else
+                                g_warning("%s", e->message);
                 } else if (e)
                         g_warning("no saved ruleset to fall back to: %s", e->message);
         }

@@ -79,8 +79,10 @@ void lg_manager_disable_owned_by(LgManager *m, const char *owner);
 
 /* Compares the kernel with what should be there and sets the state; true if it changed. */
 bool lg_manager_verify(LgManager *m);
-/* Makes the kernel hold what should be there again (after tampering). */
-bool lg_manager_repair(LgManager *m, GError **error);
+/* Makes the kernel hold what should be there again (after tampering). `dirty`: the sets ("TABLE
+ * SET") whose elements another process may have changed since we last wrote them; the others keep
+ * the elements we know and only differences are sent. NULL: any set may have been changed. */
+bool lg_manager_repair(LgManager *m, GHashTable *dirty, GError **error);
 
 LgPolicy *lg_manager_find_policy(LgManager *m, const char *name, GError **error);
 /* Enabled policies sorted by name. */

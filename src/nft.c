@@ -278,12 +278,9 @@ static struct mnl_socket *read_socket_open(GError **error) {
         return nl;
 }
 
-/* Reads table `table` back: its flags, chains, sets and rules, or (`rules_only`) only its rules'
- * counters, which is all Status needs. */
-static LgKernelTable *read_table(LgNft *n, const char *table, bool rules_only, GError **error) {
-        if (!n->read_nl && !(n->read_nl = read_socket_open(error)))
-                return NULL;
-        struct mnl_socket *nl = n->read_nl;
+/* One read of table `table`: its flags, chains, sets and rules, or (`rules_only`) only its rules'
+ * counters. 0 with *ret NULL when there is no such table, or -errno. */
+static int read_table_once(struct mnl_socket *nl, const char *table, bool rules_only, LgKernelTable **ret) {
         LgKernelTable *k = g_new0(LgKernelTable, 1);
         k->chains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         k->base = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -298,19 +295,47 @@ static LgKernelTable *read_table(LgNft *n, const char *table, bool rules_only, G
                 r = dump(nl, NFT_MSG_GETSET, table, on_set, &d);
         if (r >= 0 && d.found)
                 r = dump(nl, NFT_MSG_GETRULE, table, on_rule, &d);
-        /* A dump that failed half way may leave messages behind: the next read starts afresh. */
-        if (r < 0) {
-                mnl_socket_close(nl);
-                n->read_nl = NULL;
+        if (r < 0 || !d.found)
+                g_clear_pointer(&k, lg_kernel_table_free);
+        *ret = k;
+        return r;
+}
+
+/* Reads table `table` back as one consistent picture. A dump that a commit interrupts ends flagged
+ * NLM_F_DUMP_INTR (EINTR here), and a commit between the separate dumps of chains, sets and rules
+ * moves the ruleset generation: either way the read is made again, as libnftables does. Without
+ * that, a repair under a stream of foreign changes took a table it could not read for absent. */
+#define READ_ATTEMPTS 16
+static LgKernelTable *read_table(LgNft *n, const char *table, bool rules_only, GError **error) {
+        int r = -EINTR;
+        for (int attempt = 0; attempt < READ_ATTEMPTS && r == -EINTR; attempt++) {
+                guint32 before = 0, after = 0;
+                /* The counters alone are one dump: it is consistent by itself. */
+                if (!rules_only && !lg_nft_generation(n, &before, error))
+                        return NULL;
+                if (!n->read_nl && !(n->read_nl = read_socket_open(error)))
+                        return NULL;
+                LgKernelTable *k;
+                r = read_table_once(n->read_nl, table, rules_only, &k);
+                if (r < 0) {
+                        /* A dump that failed half way may leave messages behind: start afresh. */
+                        mnl_socket_close(n->read_nl);
+                        n->read_nl = NULL;
+                        continue;
+                }
+                if (!rules_only && !lg_nft_generation(n, &after, error)) {
+                        lg_kernel_table_free(k);
+                        return NULL;
+                }
+                if (before != after) {
+                        lg_kernel_table_free(k);
+                        r = -EINTR;
+                        continue;
+                }
+                return k; /* NULL, without an error, when there is no such table */
         }
-        if (r < 0 || !d.found) {
-                lg_kernel_table_free(k);
-                if (r < 0)
-                        g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED, "cannot read table %s: %s", table,
-                                    g_strerror(-r));
-                return NULL;
-        }
-        return k;
+        g_set_error(error, LG_ERROR, LG_ERROR_APPLY_FAILED, "cannot read table %s: %s", table, g_strerror(-r));
+        return NULL;
 }
 
 LgKernelTable *lg_nft_read_table(LgNft *n, const char *table, GError **error) {
@@ -480,20 +505,22 @@ static bool element_range(const char *type, const char *elem, ElemKey *k) {
         return true;
 }
 
-/* Adds the kernel elements of one element string: concatenations (pipapo) carry key and key_end;
- * plain interval sets (rbtree) take a start element and an end element at end+1 flagged
- * NFT_SET_ELEM_INTERVAL_END, none when the range reaches the top. */
-static bool add_kernel_elements(struct nftnl_set *s, const char *type, const char *elem) {
+/* Adds the kernel elements of one element string: hash sets take the key alone; interval
+ * concatenations (pipapo) carry key and key_end; plain interval sets (rbtree) take a start element
+ * and an end element at end+1 flagged NFT_SET_ELEM_INTERVAL_END, none when the range reaches the top. */
+static bool add_kernel_elements(struct nftnl_set *s, const LgSet *set, const char *elem) {
         ElemKey k;
-        if (!element_range(type, elem, &k))
+        if (!element_range(set->type, elem, &k))
                 return false;
-        bool concat = strchr(type, '.') != NULL;
+        if (!set->interval && memcmp(k.key, k.end, k.len) != 0)
+                return false; /* a range cannot be a hash set's element */
+        bool concat = strchr(set->type, '.') != NULL;
         struct nftnl_set_elem *e = nftnl_set_elem_alloc();
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k.key, k.len);
-        if (concat)
+        if (concat && set->interval)
                 nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, k.end, k.len);
         nftnl_set_elem_add(s, e);
-        if (!concat && increment(k.end, k.len)) {
+        if (set->interval && !concat && increment(k.end, k.len)) {
                 e = nftnl_set_elem_alloc();
                 nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k.end, k.len);
                 nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
@@ -514,12 +541,19 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
         g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
         g_autoptr(GPtrArray) sets = g_ptr_array_new();
         g_autoptr(GPtrArray) tables = g_ptr_array_new();
+        g_autoptr(GArray) flush = g_array_new(FALSE, TRUE, sizeof(gboolean));
         for (size_t t = 0; t < count; t++)
                 for (guint i = 0; i < want[t]->sets->len; i++) {
-                        const LgSet *s = want[t]->sets->pdata[i];
+                        const LgSet *s = want[t]->sets->pdata[i], *o = lg_table_find_set(have[t], s->name);
                         GPtrArray *del = g_ptr_array_new(), *add = g_ptr_array_new();
-                        lg_set_diff(s, lg_table_find_set(have[t], s->name), del, add);
-                        total += del->len + add->len;
+                        /* Unknown elements (a set read back from the kernel): flushed, then refilled. */
+                        gboolean unknown = !o || !o->elements;
+                        if (unknown)
+                                g_ptr_array_extend(add, s->elements, NULL, NULL);
+                        else
+                                lg_set_diff(s, o, del, add);
+                        g_array_append_val(flush, unknown);
+                        total += del->len + add->len + (guint) unknown;
                         g_ptr_array_add(dels, del);
                         g_ptr_array_add(adds, add);
                         g_ptr_array_add(sets, (gpointer) s);
@@ -553,13 +587,26 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
                         const LgSet *set = sets->pdata[i];
                         const LgTable *table = tables->pdata[i];
                         GPtrArray *elems = (pass == 0 ? dels : adds)->pdata[i];
+                        if (pass == 0 && g_array_index(flush, gboolean, i)) {
+                                /* NFT_MSG_DELSETELEM without an element list flushes the set. */
+                                struct nftnl_set *s = nftnl_set_alloc();
+                                nftnl_set_set_str(s, NFTNL_SET_TABLE, table->name);
+                                nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
+                                nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+                                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch),
+                                                                             NFT_MSG_DELSETELEM, NFPROTO_INET,
+                                                                             NLM_F_ACK, seq++);
+                                nftnl_set_elems_nlmsg_build_payload(nlh, s);
+                                nftnl_set_free(s);
+                                mnl_nlmsg_batch_next(batch);
+                        }
                         for (guint from = 0; from < elems->len && ok; from += ELEMS_PER_MESSAGE) {
                                 struct nftnl_set *s = nftnl_set_alloc();
                                 nftnl_set_set_str(s, NFTNL_SET_TABLE, table->name);
                                 nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
                                 nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
                                 for (guint j = from; j < MIN(elems->len, from + ELEMS_PER_MESSAGE) && ok; j++)
-                                        ok = add_kernel_elements(s, set->type, elems->pdata[j]);
+                                        ok = add_kernel_elements(s, set, elems->pdata[j]);
                                 struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
                                         mnl_nlmsg_batch_current(batch), pass == 0 ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
                                         NFPROTO_INET, (pass == 0 ? 0 : NLM_F_CREATE) | NLM_F_ACK, seq++);

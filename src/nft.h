@@ -67,7 +67,8 @@ LgTable *lg_kernel_table_shape(const LgKernelTable *k, const char *table);
  * reads every element of every set of a table before any element command (half a second with a
  * 100,000-element set); a reconnect must not pay for the size of unrelated sets. An owner-flagged
  * table accepts changes only from its owner, the context's socket, so the batch goes through that
- * socket (ctx_fd); without it, only tables without `flags owner` can be changed this way. `sent`:
+ * socket (ctx_fd); without it, only tables without `flags owner` can be changed this way. A set of
+ * have[i] whose elements are unknown (NULL) is flushed and refilled in the same batch. `sent`:
  * whether there was anything to change, i.e. a transaction was committed (on success). */
 bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable *const *have, size_t count,
                             bool *sent, GError **error);

@@ -46,6 +46,16 @@ struct LgWatch {
         bool batch_touched;     /* it changed one of our tables */
         bool batch_unknown;     /* it held events we could not attribute to a table */
         char *batch_what;       /* the first change to our tables, for the log */
+        GPtrArray *batch_sets;  /* "TABLE SET" of our sets whose elements it may have changed */
+        bool batch_all_sets;    /* it may have changed any of them (a table event, one unknown) */
+        /* Our sets whose elements foreign transactions may have changed since the last repair
+         * ("TABLE SET"), or NULL: all of them (events were lost or not listened to). The others
+         * still hold what we wrote, so a repair need not send their elements again, which for a
+         * large interval set is seconds: the kernel refills an rbtree slowly over its flushed nodes. */
+        GHashTable *dirty;
+        /* What the events read so far call for, done once they are all read (note_check()). */
+        char *check_reason;
+        bool check_force;
         guint64 last_forced;    /* CLOCK_MONOTONIC µs of the last forced repair */
         char *pending_reason;   /* the reason of the forced repair the timer will make */
         /* Not listening while the manager sends a large batch of its own (LgManagerQuiet). */
@@ -92,10 +102,18 @@ static void set_degraded(LgManager *m, const char *reason) {
         m->state = LG_RUN_DEGRADED;
 }
 
+static void all_sets_dirty(LgWatch *w) {
+        g_clear_pointer(&w->dirty, g_hash_table_unref);
+}
+
 static void repair(LgWatch *w) {
         g_autoptr(GError) e = NULL;
         w->stats.repairs++;
-        if (!lg_manager_repair(w->m, &e)) {
+        bool ok = lg_manager_repair(w->m, w->dirty, &e);
+        if (ok) /* every set is known again: what the repair sent, or what it kept */
+                w->dirty = w->dirty ? (g_hash_table_remove_all(w->dirty), w->dirty)
+                                    : g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (!ok) {
                 /* The kernel refused: the state stays degraded (already announced) and the next
                  * event, or Enable, tries again. */
                 g_warning("cannot repair the tables: %s", e->message);
@@ -175,6 +193,7 @@ static int on_deferred(sd_event_source *s, void *userdata) {
 
 static void check_later(LgWatch *w, const char *reason) {
         g_warning("%s", reason);
+        all_sets_dirty(w);
         g_free(w->deferred_reason);
         w->deferred_reason = g_strdup(reason);
         if (!w->deferred && sd_event_add_defer(w->event, &w->deferred, on_deferred, w) < 0) {
@@ -273,8 +292,47 @@ static int attr_cb(const struct nlattr *a, void *data) {
 }
 
 static void batch_reset(LgWatch *w) {
-        w->batch_touched = w->batch_unknown = false;
+        w->batch_touched = w->batch_unknown = w->batch_all_sets = false;
         g_clear_pointer(&w->batch_what, g_free);
+        g_ptr_array_set_size(w->batch_sets, 0);
+}
+
+/* Which of our sets' elements an event of our table `table` may have changed. */
+static void note_sets(LgWatch *w, int type, const char *table, const Attrs *t) {
+        switch (type) {
+        case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN: case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE:
+        case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ: case NFT_MSG_NEWFLOWTABLE: case NFT_MSG_DELFLOWTABLE:
+                return;
+        case NFT_MSG_NEWSET: case NFT_MSG_DELSET: case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM: {
+                /* Attribute 2 is the set's name in set and element messages alike. */
+                const struct nlattr *set = t->tb[NFTA_SET_NAME];
+                if (set && mnl_attr_validate(set, MNL_TYPE_NUL_STRING) >= 0) {
+                        g_ptr_array_add(w->batch_sets, g_strdup_printf("%s %s", table, mnl_attr_get_str(set)));
+                        return;
+                }
+                break;
+        }
+        default: /* a table event, or a kind this code does not know */
+                break;
+        }
+        w->batch_all_sets = true;
+}
+
+/* One check (and repair) for all the foreign transactions read in one go: repairing after each
+ * would never return to the event loop while another process commits faster than we repair, and
+ * D-Bus calls would wait for as long as it keeps on. */
+static void note_check(LgWatch *w, const char *reason, bool force) {
+        g_free(w->check_reason);
+        w->check_reason = g_strdup(reason);
+        w->check_force |= force;
+}
+
+static void run_noted_check(LgWatch *w) {
+        g_autofree char *reason = g_steal_pointer(&w->check_reason);
+        bool force = w->check_force;
+        w->check_force = false;
+        if (reason)
+                check(w, reason, force);
 }
 
 static int on_message(const struct nlmsghdr *nlh, void *data) {
@@ -306,6 +364,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data) {
                                 if (!w->batch_touched)
                                         w->batch_what = g_strdup_printf("%s in table inet %s", event_name(type), table);
                                 w->batch_touched = true;
+                                note_sets(w, type, table, &t);
                         }
                 return MNL_CB_OK;
         }
@@ -320,14 +379,16 @@ static int on_message(const struct nlmsghdr *nlh, void *data) {
         if ((w->batch_touched || w->batch_unknown) && !is_own_portid(w, nlh->nlmsg_pid) &&
             !(pid != 0 && pid == (guint32) getpid())) {
                 w->stats.foreign_changes++;
+                if (w->batch_unknown || w->batch_all_sets)
+                        all_sets_dirty(w);
+                for (guint i = 0; w->dirty && i < w->batch_sets->len; i++)
+                        g_hash_table_add(w->dirty, g_strdup(w->batch_sets->pdata[i]));
                 g_autofree char *reason = g_strdup_printf("%s[%u] changed our rules (%s)", comm, pid,
                                                           w->batch_what ? w->batch_what : "unrecognised event");
                 g_message("%s", reason);
                 /* Unrecognised events may not concern us at all: verify, and repair only what
                  * differs. A change known to touch our tables is repaired in any case. */
-                bool touched = w->batch_touched;
-                batch_reset(w);
-                check(w, reason, touched);
+                note_check(w, reason, w->batch_touched);
         }
         batch_reset(w);
         return MNL_CB_OK;
@@ -342,18 +403,22 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN)
+                        if (errno == EAGAIN) {
+                                run_noted_check(w);
                                 return 0;
+                        }
                         if (errno == ENOBUFS) {
                                 /* Events were lost (the buffer overflowed, e.g. during a huge
                                  * transaction): we cannot tell whose they were, so verify. A forced
                                  * repair here could overflow the buffer again with its own events. */
                                 w->stats.overruns++;
                                 batch_reset(w);
-                                check(w, "nftables events were lost (receive buffer overrun)", false);
+                                all_sets_dirty(w);
+                                note_check(w, "nftables events were lost (receive buffer overrun)", false);
                                 continue;
                         }
                         g_warning("reading nftables events: %s", g_strerror(errno));
+                        run_noted_check(w);
                         return 0;
                 }
                 if (mnl_cb_run(buf, n, 0, 0, on_message, w) < 0 && errno != ENOENT)
@@ -408,6 +473,10 @@ void lg_watch_free(LgWatch *w) {
                 mnl_socket_close(w->nl);
         g_array_unref(w->own_portids);
         g_free(w->batch_what);
+        g_free(w->check_reason);
+        g_ptr_array_unref(w->batch_sets);
+        if (w->dirty)
+                g_hash_table_unref(w->dirty);
         g_free(w->pending_reason);
         g_free(w);
 }
@@ -417,6 +486,9 @@ int lg_watch_new(sd_event *event, LgManager *m, LgWatch **ret) {
         w->m = m;
         w->event = sd_event_ref(event);
         w->own_portids = g_array_new(FALSE, FALSE, sizeof(guint32));
+        w->batch_sets = g_ptr_array_new_with_free_func(g_free);
+        /* w->dirty NULL: until the first repair, what the kernel's sets hold is not known (the
+         * manager started from a read-back of names only). */
         int k = 0;
         w->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0)

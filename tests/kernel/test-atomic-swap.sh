@@ -54,7 +54,10 @@ count() { # COMMENT-PREFIX: sum of the receiver's counters
 reset_counts() { { echo "flush table inet lgtest_count"; cat "$LG_TMP/count.nft"; } | lg_in b nft -f - || lg_die "reset counters"; }
 
 many=$(for i in $(seq 0 999); do printf '10.98.%d.%d,' $((i / 250)) $((i % 250 + 1)); done)
-lg_compile "$LG_TMP/r1.nft" swap blocked=10.99.1.3,fd99:1::3 extra=false || lg_die compile
+# Both rulesets give each set the same kind (hash for the IPv4 singles, interval for IPv6, where r1
+# has an unused prefix too): a kind change is a new set, which one standalone transaction cannot add
+# without leaking (the informational run below); the daemon makes such sets before the swap.
+lg_compile "$LG_TMP/r1.nft" swap blocked=10.99.1.3,fd99:1::3,2001:db8:ffff::/48 extra=false || lg_die compile
 lg_compile "$LG_TMP/r2.nft" swap "blocked=${many}10.99.1.3,fd99:1::3,2001:db8::/32" extra=true || lg_die compile
 # Informational variant: after `flush table`, every set is deleted and declared anew in the same
 # transaction (what re-declaring a set whose type changed would need). On kernel 6.18 this lets

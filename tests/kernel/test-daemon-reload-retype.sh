@@ -39,7 +39,7 @@ policy addresses
 lg_bus_start 2>/dev/null
 lg_daemon_start $h --policy-dir "$work/pol" --state-dir "$work/state" || { ko "daemon start"; exit 1; }
 $LEAKGUARDCTL enable retype peers=10.97.0.2 blocked=10.97.0.3 >/dev/null && ok "enabled with an address set" || ko "enable"
-ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.v4 >/dev/null 2>&1 && ok "address set s.….remote.v4" || ko "no address set"
+ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.v4.exact >/dev/null 2>&1 && ok "address set s.….remote.v4.exact (a hash set: single addresses)" || ko "no address set"
 # the counting receiver: an nft counter in the peer namespace for packets to the blocked 10.97.0.3
 ip netns exec $p nft -f - <<N
 table inet count {
@@ -69,8 +69,8 @@ policy endpoints
 gdbus call --system -d org.leakguard.LeakGuard1 -o /org/leakguard/LeakGuard1 -m org.leakguard.LeakGuard1.Manager.Reload >/dev/null || refused=$((refused+1))
 [ $refused = 0 ] && ok "21 Reloads with the sets' type changed each time" || ko "$refused Reloads refused"
 wait "${pids[@]}" 2>/dev/null; pids=()
-ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.ep4 >/dev/null 2>&1 && ok "endpoint set s.….remote.ep4 made" || ko "no endpoint set"
-ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.v4 >/dev/null 2>&1 && ko "old address set left behind" || ok "old address set deleted"
+ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.ep4 >/dev/null 2>&1 && ok "endpoint set s.….remote.ep4 made (an interval set: an address alone is every port)" || ko "no endpoint set"
+ip netns exec $h nft list set inet leakguard s.retype.main.peers.remote.v4.exact >/dev/null 2>&1 && ko "old address set left behind" || ok "old address set deleted"
 got=$(ip netns exec $p nft list table inet count | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
 echo "flood: $(cat "$work/sent") datagrams sent to the blocked 10.97.0.3, $got arrived"
 [ "${got:-x}" = 0 ] && ok "nothing to the blocked address arrived during the Reload" || ko "$got packets leaked"

@@ -252,10 +252,13 @@ e2e_wait_tunnel() {
 
 # e2e_protect N: killswitch, dns-leak and ipv6-leak for tunnel N (three Enable calls, as a VPN
 # client reconnecting to another server would make them), then the routes.
+# e2e_protect N [1]: with a second argument 1, the servers also hold an address without port
+# (198.18.0.1), which turns the endpoint set from a hash set into an interval set (another set).
 e2e_protect() {
-        local n=$1 ifc=${E2E_TUN[$1]} v6servers=0 out
+        local n=$1 ifc=${E2E_TUN[$1]} v6servers=0 out servers=(1 "${E2E_EP[$1]}")
+        [ "${2:-0}" = 1 ] && servers=(2 "${E2E_EP[$1]}" 198.18.0.1)
         [[ ${E2E_EP_ADDR[$n]} == *:* ]] && v6servers=1
-        out=$(lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s "$ifc" servers as 1 "${E2E_EP[$n]}") || {
+        out=$(lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s "$ifc" servers as "${servers[@]}") || {
                 echo "Enable killswitch: $out"
                 return 1
         }
