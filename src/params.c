@@ -223,20 +223,25 @@ static void set_addr_error(GError **error, const char *s, const char *why) {
 
 bool lg_parse_addr(const char *s, LgAddr *ret, GError **error) {
         LgAddr a = {0};
-        const char *slash = strchr(s, '/');
-        const char *dash = strchr(s, '-');
-        if (strlen(s) > 100) {
+        /* Split in a copy on the stack: a 100,000-prefix parameter is parsed once from D-Bus and once
+         * more by the netlink encoder, and two allocations per item were a third of the parse. */
+        size_t len = strnlen(s, 101);
+        if (len > 100) {
                 set_addr_error(error, s, "too long");
                 return false;
         }
+        char buf[101];
+        memcpy(buf, s, len + 1);
+        char *slash = strchr(buf, '/');
+        char *dash = strchr(buf, '-');
         if (slash && dash) {
                 set_addr_error(error, s, "a prefix and a range at once");
                 return false;
         }
         if (dash) {
-                g_autofree char *lo = g_strndup(s, dash - s);
+                *dash = '\0';
                 uint8_t f2;
-                if (!parse_ip(lo, &a.family, a.start) || !parse_ip(dash + 1, &f2, a.end)) {
+                if (!parse_ip(buf, &a.family, a.start) || !parse_ip(dash + 1, &f2, a.end)) {
                         set_addr_error(error, s, "expected ADDRESS-ADDRESS");
                         return false;
                 }
@@ -251,8 +256,9 @@ bool lg_parse_addr(const char *s, LgAddr *ret, GError **error) {
                 *ret = a;
                 return true;
         }
-        g_autofree char *ip = slash ? g_strndup(s, slash - s) : g_strdup(s);
-        if (!parse_ip(ip, &a.family, a.start)) {
+        if (slash)
+                *slash = '\0';
+        if (!parse_ip(buf, &a.family, a.start)) {
                 set_addr_error(error, s, "expected an IPv4 or IPv6 address, ADDRESS/PREFIX or ADDRESS-ADDRESS");
                 return false;
         }
@@ -576,18 +582,87 @@ LgValue *lg_value_parse_text(LgType type, const char *text, GError **error) {
         return lg_value_parse_strv(type, (const char *const *) items->pdata, items->len, error);
 }
 
+/* Decimal digits of v (< 1000) at p; returns the end. */
+static char *put_dec(char *p, unsigned v) {
+        if (v >= 100)
+                *p++ = (char) ('0' + v / 100);
+        if (v >= 10)
+                *p++ = (char) ('0' + v / 10 % 10);
+        *p++ = (char) ('0' + v % 10);
+        return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t b[4]) {
+        for (int i = 0; i < 4; i++) {
+                if (i)
+                        *p++ = '.';
+                p = put_dec(p, b[i]);
+        }
+        return p;
+}
+
+/* inet_ntop()'s text, byte for byte (glibc's inet_ntop6: the longest run of two or more zero words,
+ * the first of equal ones, becomes "::"; ::a.b.c.d and ::ffff:a.b.c.d keep the dotted quad), without
+ * its sprintf() per word: canonical text is printed for every item of a parameter at each Enable
+ * and save, and that printing was the largest user-space cost of a 100,000-prefix Enable.
+ * tests/unit/test-params.c compares the two. */
+static char *put_ipv6(char *p, const uint8_t b[16]) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned w[8];
+        for (int i = 0; i < 8; i++)
+                w[i] = (unsigned) b[2 * i] << 8 | b[2 * i + 1];
+        int best = -1, best_len = 0;
+        for (int i = 0; i < 8;) {
+                if (w[i] != 0) {
+                        i++;
+                        continue;
+                }
+                int j = i;
+                while (j < 8 && w[j] == 0)
+                        j++;
+                if (j - i > best_len)
+                        best = i, best_len = j - i;
+                i = j;
+        }
+        if (best_len < 2)
+                best = -1;
+        for (int i = 0; i < 8; i++) {
+                if (best >= 0 && i >= best && i < best + best_len) {
+                        if (i == best)
+                                *p++ = ':';
+                        continue;
+                }
+                if (i != 0)
+                        *p++ = ':';
+                if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+                        return put_ipv4(p, b + 12);
+                bool started = false;
+                for (int shift = 12; shift >= 0; shift -= 4) {
+                        unsigned d = w[i] >> shift & 0xf;
+                        if (d || started || shift == 0) {
+                                *p++ = hex[d];
+                                started = true;
+                        }
+                }
+        }
+        if (best >= 0 && best + best_len == 8)
+                *p++ = ':';
+        return p;
+}
+
 void lg_addr_format(const LgAddr *a, GString *out) {
-        char buf[INET6_ADDRSTRLEN];
-        int af = a->family == 4 ? AF_INET : AF_INET6;
+        /* Two IPv6 addresses with the IPv4 tail (45 bytes each), a '-' or "/128". */
+        char buf[2 * 46 + 4];
+        char *p = a->family == 4 ? put_ipv4(buf, a->start) : put_ipv6(buf, a->start);
         int plen;
-        inet_ntop(af, a->start, buf, sizeof buf);
-        g_string_append(out, buf);
         if (!lg_addr_prefix_len(a, &plen)) {
-                inet_ntop(af, a->end, buf, sizeof buf);
-                g_string_append_c(out, '-');
-                g_string_append(out, buf);
-        } else if (plen != family_bytes(a->family) * 8)
-                g_string_append_printf(out, "/%d", plen);
+                *p++ = '-';
+                p = a->family == 4 ? put_ipv4(p, a->end) : put_ipv6(p, a->end);
+        } else if (plen != family_bytes(a->family) * 8) {
+                *p++ = '/';
+                p = put_dec(p, (unsigned) plen);
+        }
+        g_string_append_len(out, buf, p - buf);
 }
 
 void lg_endpoint_format(const LgEndpoint *e, GString *out) {

@@ -3,6 +3,7 @@
 #include "error.h"
 #include "params.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -237,6 +238,65 @@ static void test_addr_ipv6(void) {
                 assert_invalid(err);
                 g_assert_cmpstr(err->message, ==, bad[i].msg);
         }
+}
+
+/* lg_addr_format() prints without inet_ntop(); its text must stay inet_ntop()'s, byte for byte (it is
+ * what state files, Status and the rules hold). Every pattern of zero and non-zero 16-bit words
+ * (where "::" goes, and the ::a.b.c.d and ::ffff:a.b.c.d forms), with word values of every hex
+ * length, then random addresses, prefixes and ranges of both families. */
+static void check_format(const LgAddr *a) {
+        char want[2 * INET6_ADDRSTRLEN + 8], end[INET6_ADDRSTRLEN];
+        int af = a->family == 4 ? AF_INET : AF_INET6, plen;
+        g_assert_nonnull(inet_ntop(af, a->start, want, INET6_ADDRSTRLEN));
+        if (!lg_addr_prefix_len(a, &plen)) {
+                g_assert_nonnull(inet_ntop(af, a->end, end, sizeof end));
+                g_strlcat(want, "-", sizeof want);
+                g_strlcat(want, end, sizeof want);
+        } else if (plen != (a->family == 4 ? 32 : 128)) {
+                g_autofree char *suffix = g_strdup_printf("/%d", plen);
+                g_strlcat(want, suffix, sizeof want);
+        }
+        g_autoptr(GString) got = g_string_new("x");
+        lg_addr_format(a, got);
+        g_assert_cmpstr(got->str + 1, ==, want);
+}
+
+static void test_addr_format_inet_ntop(void) {
+        const unsigned words[] = {1, 0xa, 0x10, 0xff, 0x100, 0xabc, 0x1000, 0xfffe, 0xffff};
+        for (unsigned mask = 0; mask < 256; mask++)
+                for (size_t v = 0; v < G_N_ELEMENTS(words); v++) {
+                        LgAddr a = {.family = 6};
+                        for (int i = 0; i < 8; i++) {
+                                unsigned w = mask & (1u << i) ? words[(v + (size_t) i) % G_N_ELEMENTS(words)] : 0;
+                                a.start[2 * i] = (uint8_t) (w >> 8), a.start[2 * i + 1] = (uint8_t) w;
+                        }
+                        memcpy(a.end, a.start, 16);
+                        check_format(&a);
+                        a.start[10] = a.start[11] = 0xff; /* ::ffff:a.b.c.d when words 0-4 are zero */
+                        memcpy(a.end, a.start, 16);
+                        check_format(&a);
+                }
+        GRand *r = g_rand_new_with_seed(7);
+        for (int n = 0; n < 20000; n++) {
+                LgAddr a = {.family = n % 2 ? 4 : 6};
+                int nbytes = a.family == 4 ? 4 : 16;
+                for (int i = 0; i < nbytes; i++)
+                        /* Mostly zero bytes in IPv6, so that runs of zero words are common. */
+                        a.start[i] = a.family == 6 && g_rand_int_range(r, 0, 3) ? 0 : (uint8_t) g_rand_int(r);
+                memcpy(a.end, a.start, 16);
+                int kind = g_rand_int_range(r, 0, 3);
+                if (kind == 1) { /* a prefix */
+                        int plen = g_rand_int_range(r, 0, nbytes * 8 + 1);
+                        for (int bit = plen; bit < nbytes * 8; bit++) {
+                                a.start[bit / 8] &= (uint8_t) ~(0x80 >> bit % 8);
+                                a.end[bit / 8] |= (uint8_t) (0x80 >> bit % 8);
+                        }
+                } else if (kind == 2) /* a range, most often not a prefix */
+                        for (int i = g_rand_int_range(r, 0, nbytes); i < nbytes; i++)
+                                a.end[i] = (uint8_t) MAX(a.start[i], (uint8_t) g_rand_int(r));
+                check_format(&a);
+        }
+        g_rand_free(r);
 }
 
 static void test_addr_helpers(void) {
@@ -826,6 +886,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/params/addr/ipv4", test_addr_ipv4);
         g_test_add_func("/params/addr/ipv6", test_addr_ipv6);
         g_test_add_func("/params/addr/helpers", test_addr_helpers);
+        g_test_add_func("/params/addr/format-inet-ntop", test_addr_format_inet_ntop);
         g_test_add_func("/params/endpoint", test_endpoint);
         g_test_add_func("/params/ports", test_ports);
         g_test_add_func("/params/bool", test_bool);
