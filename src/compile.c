@@ -85,10 +85,46 @@ static bool addr_adjacent(const uint8_t end[16], const uint8_t start[16], int nb
         return memcmp(start, next, nbytes) <= 0;
 }
 
+/* `addrs` in addr_cmp()'s order, by a radix sort on the start's bytes, last byte first, that skips
+ * the bytes all addresses share (the 12 unused ones of IPv4, the host half of /64s): a few linear
+ * passes instead of g_array_sort()'s 1.7 million comparisons (11 ms) for 100,000 prefixes. */
+static void addr_sort(GArray *addrs) {
+        guint n = addrs->len;
+        if (n < 256) {
+                g_array_sort(addrs, addr_cmp);
+                return;
+        }
+        g_autofree guint *counts = g_new0(guint, 16 * 256);
+        LgAddr *src = (LgAddr *) (void *) addrs->data;
+        for (guint i = 0; i < n; i++)
+                for (int b = 0; b < 16; b++)
+                        counts[b * 256 + src[i].start[b]]++;
+        g_autofree LgAddr *tmp = g_new(LgAddr, n);
+        LgAddr *dst = tmp;
+        for (int b = 15; b >= 0; b--) {
+                guint *count = counts + b * 256;
+                if (count[src[0].start[b]] == n)
+                        continue;
+                guint pos = 0;
+                for (int v = 0; v < 256; v++) {
+                        guint c = count[v];
+                        count[v] = pos;
+                        pos += c;
+                }
+                for (guint i = 0; i < n; i++)
+                        dst[count[src[i].start[b]]++] = src[i];
+                LgAddr *t = src;
+                src = dst;
+                dst = t;
+        }
+        if (src != (LgAddr *) (void *) addrs->data)
+                memcpy(addrs->data, src, (size_t) n * sizeof *src);
+}
+
 /* Sorted, merged ranges: a set never holds overlapping elements (the kernel refuses them in
  * interval sets), and equal inputs always give equal element lists. */
 static void addr_elements(GArray *addrs, GPtrArray *out) {
-        g_array_sort(addrs, addr_cmp);
+        addr_sort(addrs);
         GString *s = g_string_sized_new(48);
         guint n = addrs->len;
         for (guint i = 0; i < n;) {
