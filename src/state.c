@@ -441,6 +441,39 @@ bool lg_state_save_ruleset(const char *dir, const char *text, GError **error) {
         return write_atomically(dir, LG_RULESET_FILE, text, -1, error);
 }
 
+bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error) {
+        return write_atomically(dir, LG_RULESET_STAGED, text, -1, error);
+}
+
+bool lg_state_install_ruleset(const char *dir, GError **error) {
+        g_autofree char *from = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        g_autofree char *to = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        if (g_rename(from, to) < 0) {
+                int err = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot rename %s: %s", from,
+                            g_strerror(err));
+                return false;
+        }
+        /* The rename is durable once the directory is synced, as g_file_set_contents_full() does. */
+        int fd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0 || fsync(fd) < 0) {
+                int err = errno;
+                if (fd >= 0)
+                        close(fd);
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot sync %s: %s", dir,
+                            g_strerror(err));
+                return false;
+        }
+        close(fd);
+        return true;
+}
+
+void lg_state_discard_ruleset(const char *dir) {
+        g_autofree char *path = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        if (g_unlink(path) < 0 && errno != ENOENT)
+                g_warning("cannot remove %s: %s", path, g_strerror(errno));
+}
+
 char *lg_state_load_ruleset(const char *dir, GError **error) {
         g_autofree char *path = g_build_filename(dir, LG_RULESET_FILE, NULL);
         char *data = NULL;

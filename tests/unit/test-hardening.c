@@ -233,6 +233,42 @@ static LgValue *ports(guint n) {
         return v;
 }
 
+/* The fallback ruleset in two steps (written while the kernel works, installed once it accepted the
+ * change): a staged text is not the ruleset until installed, and a discarded one never becomes it. */
+static void test_state_staged_ruleset(void) {
+        g_autofree char *dir = g_dir_make_tmp("lg-stage-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        g_autofree char *staged = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        g_autoptr(GError) e = NULL;
+        g_assert_true(lg_state_save_ruleset(dir, "table inet leakguard { }\n", &e));
+        g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { chain a { } }\n", &e));
+        g_assert_no_error(e);
+        g_autofree char *text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { }\n");
+        lg_state_discard_ruleset(dir);
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { }\n");
+        g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { chain b { } }\n", &e));
+        g_assert_true(lg_state_install_ruleset(dir, &e));
+        g_assert_no_error(e);
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { chain b { } }\n");
+        /* Nothing staged: installing fails and leaves the ruleset alone. */
+        g_autoptr(GError) e2 = NULL;
+        g_assert_false(lg_state_install_ruleset(dir, &e2));
+        g_assert_nonnull(e2);
+        lg_state_discard_ruleset(dir); /* nothing to remove: no warning */
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { chain b { } }\n");
+        g_unlink(path);
+        g_rmdir(dir);
+}
+
 static void test_param_items_total(void) {
         g_autoptr(GError) e = NULL;
         g_autoptr(LgPolicy) p = lg_policy_load_data(two_lists, strlen(two_lists), "two.yaml", &e);
@@ -275,6 +311,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/hardening/state/round-trip", test_state_round_trip);
         g_test_add_func("/hardening/state/load-files", test_state_load_files);
         g_test_add_func("/hardening/state/side-files", test_state_side_files);
+        g_test_add_func("/hardening/state/staged-ruleset", test_state_staged_ruleset);
         g_test_add_func("/hardening/params/items-total", test_param_items_total);
         g_test_add_func("/hardening/error-text", test_error_text);
         g_test_add_func("/hardening/policy/null-data", test_policy_null_data);
