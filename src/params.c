@@ -190,17 +190,49 @@ static int family_bytes(int family) {
         return family == 4 ? 4 : 16;
 }
 
+/* inet_pton(AF_INET)'s grammar (glibc's inet_pton4: exactly four decimal octets of at most 255,
+ * no leading zeros, nothing else), in one pass that also tells a ':' apart, so that IPv6 goes to
+ * inet_pton() without another scan: nine of ten items of a large parameter are IPv4.
+ * test-params compares the two on edge cases and random strings. */
+static int parse_ipv4(const char *s, uint8_t out[4]) {
+        int octets = 0;
+        unsigned val = 0;
+        bool digit = false;
+        for (;; s++) {
+                char c = *s;
+                if (c >= '0' && c <= '9') {
+                        if ((digit && val == 0) || (val = val * 10 + (unsigned) (c - '0')) > 255)
+                                return 0;
+                        digit = true;
+                } else if (c == '.' || c == '\0') {
+                        if (!digit || octets == 4)
+                                return 0;
+                        out[octets++] = (uint8_t) val;
+                        val = 0;
+                        digit = false;
+                        if (c == '\0')
+                                return octets == 4;
+                } else
+                        return c == ':' ? -1 : 0;
+        }
+}
+
 static bool parse_ip(const char *s, uint8_t *family, uint8_t out[16]) {
         memset(out, 0, 16);
-        if (strchr(s, ':')) {
-                if (inet_pton(AF_INET6, s, out) != 1)
-                        return false;
-                *family = 6;
+        int r = parse_ipv4(s, out);
+        if (r > 0) {
+                *family = 4;
                 return true;
         }
-        if (inet_pton(AF_INET, s, out) != 1)
+        /* A ':' after what looked like IPv4 (::ffff:1.2.3.4 starts with one), or anywhere. */
+        if (r == 0 && !strchr(s, ':')) {
+                memset(out, 0, 16);
                 return false;
-        *family = 4;
+        }
+        memset(out, 0, 16);
+        if (inet_pton(AF_INET6, s, out) != 1)
+                return false;
+        *family = 6;
         return true;
 }
 

@@ -299,6 +299,56 @@ static void test_addr_format_inet_ntop(void) {
         g_rand_free(r);
 }
 
+/* lg_parse_addr() reads IPv4 without inet_pton(); it must accept exactly what inet_pton() accepts
+ * (four decimal octets, none above 255, no leading zero, nothing else) and give the same bytes,
+ * and leave anything with a ':' to inet_pton(AF_INET6) as before. */
+static void check_parse_ip(const char *s) {
+        uint8_t want[16] = {0};
+        int af = strchr(s, ':') ? AF_INET6 : AF_INET;
+        bool ok = inet_pton(af, s, want) == 1;
+        LgAddr a;
+        bool got = lg_parse_addr(s, &a, NULL);
+        if (got != ok)
+                g_error("'%s': lg_parse_addr %s, inet_pton %s", s, got ? "accepts" : "refuses", ok ? "accepts" : "refuses");
+        if (ok) {
+                g_assert_cmpint(a.family, ==, af == AF_INET ? 4 : 6);
+                g_assert_cmpmem(a.start, 16, want, 16);
+        }
+}
+
+static void test_addr_parse_inet_pton(void) {
+        const char *edge[] = {"0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.256", "01.2.3.4", "1.2.3.04",
+                              "1.2.3.0", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1.2.3.4 ",
+                              "1.2.3.4x", "1.2.3.4:5", "::1.2.3.4", "::ffff:1.2.3.4", "1.2.3.4::", "999.1.1.1",
+                              "1.2.3.1000", "0.0.0.00", "00.0.0.0", "1.2.3.-4", "+1.2.3.4", "1.2.3.4\t", ":", "::",
+                              "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:1.2.3.4", "12345::", "a.b.c.d", "0x1.2.3.4", ""};
+        for (size_t i = 0; i < G_N_ELEMENTS(edge); i++)
+                check_parse_ip(edge[i]);
+        const char alphabet[] = "0123456789012345678901234567890123456789.....:::abfx ";
+        GRand *r = g_rand_new_with_seed(11);
+        char buf[24];
+        for (int n = 0; n < 200000; n++) {
+                int len = g_rand_int_range(r, 0, 20);
+                for (int i = 0; i < len; i++)
+                        buf[i] = alphabet[g_rand_int_range(r, 0, (int) sizeof alphabet - 1)];
+                buf[len] = '\0';
+                check_parse_ip(buf);
+        }
+        /* Valid ones are rare among random strings: also every address printed from random bytes, and
+         * the same with one character changed. */
+        for (int n = 0; n < 20000; n++) {
+                uint8_t b[4];
+                for (int i = 0; i < 4; i++)
+                        b[i] = (uint8_t) g_rand_int_range(r, 0, n % 2 ? 256 : 12);
+                char text[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, b, text, sizeof text);
+                check_parse_ip(text);
+                text[g_rand_int_range(r, 0, (int) strlen(text))] = alphabet[g_rand_int_range(r, 0, (int) sizeof alphabet - 1)];
+                check_parse_ip(text);
+        }
+        g_rand_free(r);
+}
+
 static void test_addr_helpers(void) {
         LgAddr a, b, c;
         g_assert_true(lg_parse_addr("10.0.0.1", &a, NULL));
@@ -887,6 +937,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/params/addr/ipv6", test_addr_ipv6);
         g_test_add_func("/params/addr/helpers", test_addr_helpers);
         g_test_add_func("/params/addr/format-inet-ntop", test_addr_format_inet_ntop);
+        g_test_add_func("/params/addr/parse-inet-pton", test_addr_parse_inet_pton);
         g_test_add_func("/params/endpoint", test_endpoint);
         g_test_add_func("/params/ports", test_ports);
         g_test_add_func("/params/bool", test_bool);
