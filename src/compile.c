@@ -94,18 +94,27 @@ static void addr_sort(GArray *addrs) {
                 g_array_sort(addrs, addr_cmp);
                 return;
         }
-        g_autofree guint *counts = g_new0(guint, 16 * 256);
         LgAddr *src = (LgAddr *) (void *) addrs->data;
+        uint8_t any[16] = {0}, all[16];
+        memset(all, 0xff, sizeof all);
         for (guint i = 0; i < n; i++)
-                for (int b = 0; b < 16; b++)
-                        counts[b * 256 + src[i].start[b]]++;
+                for (int b = 0; b < 16; b++) {
+                        any[b] |= src[i].start[b];
+                        all[b] &= src[i].start[b];
+                }
+        int vary[16], nvary = 0;
+        for (int b = 15; b >= 0; b--)
+                if (any[b] != all[b])
+                        vary[nvary++] = b;
+        g_autofree guint *counts = g_new0(guint, (gsize) MAX(nvary, 1) * 256);
+        for (guint i = 0; i < n; i++)
+                for (int k = 0; k < nvary; k++)
+                        counts[k * 256 + src[i].start[vary[k]]]++;
         g_autofree LgAddr *tmp = g_new(LgAddr, n);
         LgAddr *dst = tmp;
-        for (int b = 15; b >= 0; b--) {
-                guint *count = counts + b * 256;
-                if (count[src[0].start[b]] == n)
-                        continue;
-                guint pos = 0;
+        for (int k = 0; k < nvary; k++) {
+                guint *count = counts + k * 256, pos = 0;
+                int b = vary[k];
                 for (int v = 0; v < 256; v++) {
                         guint c = count[v];
                         count[v] = pos;
@@ -140,7 +149,7 @@ static void addr_elements(GArray *addrs, GPtrArray *out) {
                 }
                 g_string_truncate(s, 0);
                 lg_addr_format(&cur, s);
-                g_ptr_array_add(out, g_strdup(s->str));
+                g_ptr_array_add(out, g_memdup2(s->str, s->len + 1));
                 i = j;
         }
         g_string_free(s, TRUE);
