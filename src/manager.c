@@ -3,6 +3,9 @@
 
 #include <malloc.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 const char *lg_run_state_to_string(LgRunState s) {
         return s == LG_RUN_IDLE ? "idle" : s == LG_RUN_PROTECTING ? "protecting" : "degraded";
@@ -385,6 +388,11 @@ static void save_job_run(SaveJob *j) {
 }
 
 static gpointer save_job_thread(gpointer data) {
+        /* Below the main thread: on an idle second core it runs at full speed, and where it would
+         * share one core with the encoding and the kernel's insertion (which run in the main thread
+         * and are what the reply waits for) it yields to them. Raising one's nice value is always
+         * allowed; failing to is harmless. */
+        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10);
         save_job_run(data);
         return NULL;
 }
