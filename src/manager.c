@@ -54,6 +54,10 @@ static LgRuleset *kernel_shapes(LgManager *m) {
 }
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error) {
+        /* One malloc arena: the save job's thread (save_job_start()) would otherwise get one of its
+         * own, whose top chunk malloc_trim() leaves resident (8 MB of idle RSS after a 100,000-prefix
+         * Enable and Disable, 15.3 MB instead of 7.6 MB). The daemon has no other thread. */
+        mallopt(M_ARENA_MAX, 1);
         g_autoptr(LgNft) nft = lg_nft_new(false, error);
         if (!nft)
                 return NULL;
