@@ -795,6 +795,39 @@ static void test_to_strv(void) {
         g_assert_cmpstr(ut, ==, "4294967294");
 }
 
+/* lg_value_canonical() is lg_value_to_strv() kept as one block: the same items for every type, an
+ * empty list included, made once (the same pointer each time), and copies do not share it. */
+static void test_canonical(void) {
+        const struct {
+                LgType type;
+                const char *text;
+        } samples[] = {
+                {LG_TYPE_INTERFACE, "wg0"},
+                {LG_TYPE_INTERFACES, "wg0,tun*"},
+                {LG_TYPE_ADDRESSES, "10.0.0.0/8,::1,192.0.2.1-192.0.2.9,2001:db8::/32"},
+                {LG_TYPE_ADDRESSES, ""},
+                {LG_TYPE_ENDPOINTS, "198.51.100.7:51820/udp,[2001:db8::1]:443"},
+                {LG_TYPE_PORTS, "53,1000-2000"},
+                {LG_TYPE_BOOL, "true"},
+                {LG_TYPE_USER, "0"},
+                {LG_TYPE_STRING, "a b;c\\d"},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(LgValue) v = lg_value_parse_text(samples[i].type, samples[i].text, &e);
+                g_assert_no_error(e);
+                g_autoptr(GPtrArray) want = lg_value_to_strv(v);
+                const char *const *got = lg_value_canonical(v);
+                g_assert_cmpuint(g_strv_length((char **) got), ==, want->len);
+                for (guint j = 0; j < want->len; j++)
+                        g_assert_cmpstr(got[j], ==, want->pdata[j]);
+                g_assert_true(lg_value_canonical(v) == got);
+                g_autoptr(LgValue) c = lg_value_copy(v);
+                g_assert_true(lg_value_canonical(c) != got);
+                g_assert_true(g_strv_equal(lg_value_canonical(c), got));
+        }
+}
+
 static void test_equal_copy(void) {
         const struct {
                 LgType type;
@@ -947,6 +980,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/params/value/parse-text", test_parse_text);
         g_test_add_func("/params/value/parse-strv", test_parse_strv);
         g_test_add_func("/params/value/to-strv", test_to_strv);
+        g_test_add_func("/params/value/canonical", test_canonical);
         g_test_add_func("/params/value/equal-copy", test_equal_copy);
         g_test_add_func("/params/value/list-limit", test_list_limit);
         return g_test_run();
