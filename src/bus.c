@@ -109,7 +109,8 @@ static LgValue *read_param_value(sd_bus_message *m, const LgParamDecl *d, const 
                 v = lg_value_new(d->type);
                 k = sd_bus_message_enter_container(m, 'a', "s");
                 const char *item;
-                while (k >= 0 && (k = sd_bus_message_read(m, "s", &item)) > 0)
+                /* read_basic: sd_bus_message_read() parses its format string for every item. */
+                while (k >= 0 && (k = sd_bus_message_read_basic(m, 's', &item)) > 0)
                         if (!lg_value_add_item(v, item, &e))
                                 break;
                 if (k >= 0 && !e)

@@ -85,10 +85,55 @@ static bool addr_adjacent(const uint8_t end[16], const uint8_t start[16], int nb
         return memcmp(start, next, nbytes) <= 0;
 }
 
+/* `addrs` in addr_cmp()'s order, by a radix sort on the start's bytes, last byte first, that skips
+ * the bytes all addresses share (the 12 unused ones of IPv4, the host half of /64s): a few linear
+ * passes instead of g_array_sort()'s 1.7 million comparisons (11 ms) for 100,000 prefixes. */
+static void addr_sort(GArray *addrs) {
+        guint n = addrs->len;
+        if (n < 256) {
+                g_array_sort(addrs, addr_cmp);
+                return;
+        }
+        LgAddr *src = (LgAddr *) (void *) addrs->data;
+        uint8_t any[16] = {0}, all[16];
+        memset(all, 0xff, sizeof all);
+        for (guint i = 0; i < n; i++)
+                for (int b = 0; b < 16; b++) {
+                        any[b] |= src[i].start[b];
+                        all[b] &= src[i].start[b];
+                }
+        int vary[16], nvary = 0;
+        for (int b = 15; b >= 0; b--)
+                if (any[b] != all[b])
+                        vary[nvary++] = b;
+        g_autofree guint *counts = g_new0(guint, (gsize) MAX(nvary, 1) * 256);
+        for (guint i = 0; i < n; i++)
+                for (int k = 0; k < nvary; k++)
+                        counts[k * 256 + src[i].start[vary[k]]]++;
+        g_autofree LgAddr *tmp = g_new(LgAddr, n);
+        LgAddr *dst = tmp;
+        for (int k = 0; k < nvary; k++) {
+                guint *count = counts + k * 256, pos = 0;
+                int b = vary[k];
+                for (int v = 0; v < 256; v++) {
+                        guint c = count[v];
+                        count[v] = pos;
+                        pos += c;
+                }
+                for (guint i = 0; i < n; i++)
+                        dst[count[src[i].start[b]]++] = src[i];
+                LgAddr *t = src;
+                src = dst;
+                dst = t;
+        }
+        if (src != (LgAddr *) (void *) addrs->data)
+                memcpy(addrs->data, src, (size_t) n * sizeof *src);
+}
+
 /* Sorted, merged ranges: a set never holds overlapping elements (the kernel refuses them in
  * interval sets), and equal inputs always give equal element lists. */
 static void addr_elements(GArray *addrs, GPtrArray *out) {
-        g_array_sort(addrs, addr_cmp);
+        addr_sort(addrs);
         GString *s = g_string_sized_new(48);
         guint n = addrs->len;
         for (guint i = 0; i < n;) {
@@ -104,7 +149,7 @@ static void addr_elements(GArray *addrs, GPtrArray *out) {
                 }
                 g_string_truncate(s, 0);
                 lg_addr_format(&cur, s);
-                g_ptr_array_add(out, g_strdup(s->str));
+                g_ptr_array_add(out, g_memdup2(s->str, s->len + 1));
                 i = j;
         }
         g_string_free(s, TRUE);

@@ -57,7 +57,7 @@ typedef struct {
         bool boolean;         /* bool */
         uint32_t uid;         /* user */
         char *string;         /* string */
-        char **canonical;     /* memo of lg_value_canonical() */
+        char **canonical;     /* memo of lg_value_canonical(): one block, freed with g_free() */
 } LgValue;
 
 LgValue *lg_value_new(LgType type);

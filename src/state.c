@@ -319,12 +319,55 @@ static bool write_atomically(const char *dir, const char *name, const char *data
                                         G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
 }
 
+/* An item that GKeyFile writes as it is in a list: printable ASCII other than the escape and the
+ * separator (no leading space, tab, newline, CR to escape either). */
+static bool plain_item(const char *s) {
+        for (; *s; s++)
+                if (*s < '!' || *s > '~' || *s == '\\' || *s == ';')
+                        return false;
+        return true;
+}
+
+/* What g_key_file_to_data() makes of `group` with these keys and lists, byte for byte, when every
+ * item is plain: "[group]\nkey=item;item;\n" per key. GKeyFile copies and escapes each of 100,000
+ * items one at a time (7 ms); this is one pass. NULL when an item is not plain: GKeyFile writes it. */
+static char *plain_group_text(const char *group, gpointer *keys, guint n, GHashTable *params) {
+        gsize total = strlen(group) + 4;
+        for (guint j = 0; j < n; j++) {
+                total += strlen(keys[j]) + 2;
+                for (char **v = g_hash_table_lookup(params, keys[j]); *v; v++) {
+                        if (!plain_item(*v))
+                                return NULL;
+                        total += strlen(*v) + 1;
+                }
+        }
+        GString *out = g_string_sized_new(total);
+        g_string_append_c(out, '[');
+        g_string_append(out, group);
+        g_string_append(out, "]\n");
+        for (guint j = 0; j < n; j++) {
+                g_string_append(out, keys[j]);
+                g_string_append_c(out, '=');
+                for (char **v = g_hash_table_lookup(params, keys[j]); *v; v++) {
+                        g_string_append(out, *v);
+                        g_string_append_c(out, ';');
+                }
+                g_string_append_c(out, '\n');
+        }
+        return g_string_free(out, FALSE);
+}
+
 char *lg_state_policy_text(const char *policy, GHashTable *params) {
         g_autoptr(GKeyFile) kf = g_key_file_new();
         g_autofree char *group = g_strdup_printf("policy %s", policy);
         /* Sorted keys: the same state always makes the same bytes. */
         g_autofree gpointer *keys = g_hash_table_get_keys_as_array(params, NULL);
         qsort(keys, g_hash_table_size(params), sizeof(gpointer), strcmp_p);
+        if (g_hash_table_size(params) > 0) {
+                char *plain = plain_group_text(group, keys, g_hash_table_size(params), params);
+                if (plain)
+                        return plain;
+        }
         for (guint j = 0; j < g_hash_table_size(params); j++) {
                 char **v = g_hash_table_lookup(params, keys[j]);
                 g_key_file_set_string_list(kf, group, keys[j], (const char *const *) v, g_strv_length(v));
@@ -439,6 +482,39 @@ bool lg_state_save(const char *dir, const LgState *s, GError **error) {
 
 bool lg_state_save_ruleset(const char *dir, const char *text, GError **error) {
         return write_atomically(dir, LG_RULESET_FILE, text, -1, error);
+}
+
+bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error) {
+        return write_atomically(dir, LG_RULESET_STAGED, text, -1, error);
+}
+
+bool lg_state_install_ruleset(const char *dir, GError **error) {
+        g_autofree char *from = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        g_autofree char *to = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        if (g_rename(from, to) < 0) {
+                int err = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot rename %s: %s", from,
+                            g_strerror(err));
+                return false;
+        }
+        /* The rename is durable once the directory is synced, as g_file_set_contents_full() does. */
+        int fd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0 || fsync(fd) < 0) {
+                int err = errno;
+                if (fd >= 0)
+                        close(fd);
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot sync %s: %s", dir,
+                            g_strerror(err));
+                return false;
+        }
+        close(fd);
+        return true;
+}
+
+void lg_state_discard_ruleset(const char *dir) {
+        g_autofree char *path = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        if (g_unlink(path) < 0 && errno != ENOENT)
+                g_warning("cannot remove %s: %s", path, g_strerror(errno));
 }
 
 char *lg_state_load_ruleset(const char *dir, GError **error) {

@@ -61,4 +61,11 @@ bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart 
 
 /* The last applied ruleset text, kept for a start whose saved state no longer compiles. */
 bool lg_state_save_ruleset(const char *dir, const char *text, GError **error);
+/* The same in two steps, so that the text can be written and synced before the kernel has accepted
+ * the change it belongs to: stage writes LG_RULESET_STAGED durably, install renames it over
+ * LG_RULESET_FILE and syncs the directory, discard removes it (the change was refused). */
+#define LG_RULESET_STAGED LG_RULESET_FILE ".new"
+bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error);
+bool lg_state_install_ruleset(const char *dir, GError **error);
+void lg_state_discard_ruleset(const char *dir);
 char *lg_state_load_ruleset(const char *dir, GError **error);

@@ -47,6 +47,11 @@ grep -q "^\[files\]" "$LGD_STATE_DIR/state.ini" && [ "$(stat -c %s "$LGD_STATE_D
 side=$(side_file)
 [ "$(echo "$side" | wc -w)" = 1 ] && sha=$(sha256sum "$side" | cut -c1-64) && [ "$side" = "$LGD_STATE_DIR/params-$sha.ini" ] &&
         lg_pass "one side file, named by its SHA-256 ($(stat -c %s "$side") bytes)" || lg_fail "side file" "$side"
+# The fallback ruleset and the side file are written while the kernel inserts the elements; both must
+# be in place, synced, when Enable returns, and the staging file gone.
+lgd_eq "the fallback ruleset holds every prefix when Enable returns" \
+        "$(grep -o '11\.[0-9]*\.[0-9]*\.8/30' "$LGD_STATE_DIR/ruleset.nft" | wc -l)" "$N"
+[ ! -e "$LGD_STATE_DIR/ruleset.nft.new" ] && lg_pass "no staged ruleset left" || lg_fail "staged ruleset" "$(ls -l "$LGD_STATE_DIR")"
 packet_blocked() { lg_in a nft list chain inet leakguard outbound.blocklist.blocklist | grep -q "@$set4"; }
 packet_blocked && lg_pass "the blocklist rule refers to the set" || lg_fail "rule" "$(lgd_ruleset | head -20)"
 

@@ -129,6 +129,17 @@ lg_log "# the disk fills up: --state-dir on a 64 KiB tmpfs"
 FULL="$LG_TMP/full"
 mkdir -p "$FULL"
 mount -t tmpfs -o size=64k,mode=0700 lgtest-state-full "$FULL" || lg_die "cannot mount a tmpfs in our mount namespace"
+cat >"$LGD_POLICY_DIR/blocklist.yaml" <<'EOF'
+policy: blocklist
+description: A large address blocklist above the shipped policies.
+parameters:
+  nets: { type: addresses, description: prefixes to block }
+sublayers:
+  - name: blocklist
+    weight: 65500
+    filters:
+      - { name: nets, layers: [outbound], weight: 1, action: block, match: { remote: $nets } }
+EOF
 LGD_STATE_DIR="$FULL/state"
 mkdir -p "$LGD_STATE_DIR"
 lgd_start
@@ -150,6 +161,24 @@ cmp -s "$LG_TMP/full-before.ini" "$LGD_STATE_DIR/state.ini" && lg_pass "disk ful
 ls -a "$LGD_STATE_DIR" | grep -q '^state.ini.' && lg_fail "disk full: no temporary file left" "$(ls -a "$LGD_STATE_DIR")" ||
         lg_pass "disk full: no temporary file left behind"
 kill -0 "$LG_DAEMON_PID" && lg_pass "disk full: leakguardd still running" || lg_fail "disk full: leakguardd" "died"
+# A large parameter: its side file and the fallback ruleset are written by a thread while the kernel
+# inserts the elements; both writes fail here, and neither may leave anything behind.
+cp "$LGD_STATE_DIR/ruleset.nft" "$LG_TMP/full-before.nft"
+mapfile -t nets < <(python3 -c "
+for i in range(6000):
+    print(f'11.{i >> 8 & 255}.{i & 255}.7')")
+lgd_expect_ok "Enable blocklist with 6,000 prefixes while the disk is full" \
+        lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "${#nets[@]}" "${nets[@]}"
+lgd_eq "disk full, large parameter: the kernel holds every prefix" \
+        "$(lg_in a nft list table inet leakguard | grep -o '11\.[0-9]*\.[0-9]*\.7' | wc -l)" 6000
+lgd_eq "disk full, large parameter: State" "$(lgd_prop State)" 's "degraded"'
+cmp -s "$LG_TMP/full-before.ini" "$LGD_STATE_DIR/state.ini" && cmp -s "$LG_TMP/full-before.nft" "$LGD_STATE_DIR/ruleset.nft" &&
+        lg_pass "disk full, large parameter: state.ini and ruleset.nft are the old ones, intact" ||
+        lg_fail "disk full, large parameter: state files" "$(ls -l "$LGD_STATE_DIR")"
+[ "$(ls -A "$LGD_STATE_DIR" | sort | tr '\n' ' ')" = "ruleset.nft state.ini " ] &&
+        lg_pass "disk full, large parameter: no side file, staged ruleset or temporary file left" ||
+        lg_fail "disk full, large parameter: files left" "$(ls -A "$LGD_STATE_DIR")"
+lgd_expect_ok "Disable blocklist while the disk is full" lgd_busctl Disable s blocklist
 rm -f "$FULL/filler"
 lgd_expect_ok "room again: Enable killswitch once more" \
         lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s wg0 servers as 1 192.0.2.8:51820/udp

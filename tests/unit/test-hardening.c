@@ -97,6 +97,41 @@ static void test_state_round_trip(void) {
         g_assert_cmpstr(text, ==, again);
 }
 
+/* A policy's part written without GKeyFile when every item is plain is GKeyFile's text byte for
+ * byte (so old and new daemons make the same side file, with the same SHA-256); one item that is
+ * not plain sends the whole part through GKeyFile, and it still reads back. */
+static void test_state_policy_text(void) {
+        g_autoptr(GHashTable) p = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+        const char *nets[] = {"10.0.0.0/8", "192.0.2.1-192.0.2.9", "2001:db8::/32", "::ffff:192.0.2.1", NULL};
+        const char *none[] = {NULL};
+        const char *ports[] = {"53", "1000-2000", NULL};
+        const char *servers[] = {"[2001:db8::1]:51820/udp", "198.51.100.7:443/tcp", NULL};
+        g_hash_table_insert(p, g_strdup("nets"), g_strdupv((char **) nets));
+        g_hash_table_insert(p, g_strdup("empty"), g_strdupv((char **) none));
+        g_hash_table_insert(p, g_strdup("ports"), g_strdupv((char **) ports));
+        g_hash_table_insert(p, g_strdup("servers"), g_strdupv((char **) servers));
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        const char *keys[] = {"empty", "nets", "ports", "servers"};
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                char **v = g_hash_table_lookup(p, keys[i]);
+                g_key_file_set_string_list(kf, "policy x", keys[i], (const char *const *) v, g_strv_length(v));
+        }
+        g_autofree char *want = g_key_file_to_data(kf, NULL, NULL);
+        g_autofree char *got = lg_state_policy_text("x", p);
+        g_assert_cmpstr(got, ==, want);
+
+        const char *odd[] = {"ok", "a;b", NULL};
+        g_hash_table_insert(p, g_strdup("odd"), g_strdupv((char **) odd));
+        g_autofree char *mixed = lg_state_policy_text("x", p);
+        g_assert_nonnull(strstr(mixed, "odd=ok;a\\;b;\n"));
+        g_autoptr(GKeyFile) back = g_key_file_new();
+        g_assert_true(g_key_file_load_from_data(back, mixed, (gsize) -1, G_KEY_FILE_NONE, NULL));
+        g_auto(GStrv) got_nets = g_key_file_get_string_list(back, "policy x", "nets", NULL, NULL);
+        g_assert_true(g_strv_equal((const char *const *) got_nets, nets));
+        g_auto(GStrv) got_odd = g_key_file_get_string_list(back, "policy x", "odd", NULL, NULL);
+        g_assert_true(g_strv_equal((const char *const *) got_odd, odd));
+}
+
 static void test_state_load_files(void) {
         g_autofree char *dir = g_dir_make_tmp("lg-hardening-XXXXXX", NULL);
         g_autofree char *path = g_build_filename(dir, LG_STATE_FILE, NULL);
@@ -233,6 +268,42 @@ static LgValue *ports(guint n) {
         return v;
 }
 
+/* The fallback ruleset in two steps (written while the kernel works, installed once it accepted the
+ * change): a staged text is not the ruleset until installed, and a discarded one never becomes it. */
+static void test_state_staged_ruleset(void) {
+        g_autofree char *dir = g_dir_make_tmp("lg-stage-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        g_autofree char *staged = g_build_filename(dir, LG_RULESET_STAGED, NULL);
+        g_autoptr(GError) e = NULL;
+        g_assert_true(lg_state_save_ruleset(dir, "table inet leakguard { }\n", &e));
+        g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { chain a { } }\n", &e));
+        g_assert_no_error(e);
+        g_autofree char *text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { }\n");
+        lg_state_discard_ruleset(dir);
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { }\n");
+        g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { chain b { } }\n", &e));
+        g_assert_true(lg_state_install_ruleset(dir, &e));
+        g_assert_no_error(e);
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { chain b { } }\n");
+        /* Nothing staged: installing fails and leaves the ruleset alone. */
+        g_autoptr(GError) e2 = NULL;
+        g_assert_false(lg_state_install_ruleset(dir, &e2));
+        g_assert_nonnull(e2);
+        lg_state_discard_ruleset(dir); /* nothing to remove: no warning */
+        g_clear_pointer(&text, g_free);
+        text = lg_state_load_ruleset(dir, &e);
+        g_assert_cmpstr(text, ==, "table inet leakguard { chain b { } }\n");
+        g_unlink(path);
+        g_rmdir(dir);
+}
+
 static void test_param_items_total(void) {
         g_autoptr(GError) e = NULL;
         g_autoptr(LgPolicy) p = lg_policy_load_data(two_lists, strlen(two_lists), "two.yaml", &e);
@@ -273,8 +344,10 @@ int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/hardening/state/parse-refuses", test_state_parse_refuses);
         g_test_add_func("/hardening/state/round-trip", test_state_round_trip);
+        g_test_add_func("/hardening/state/policy-text", test_state_policy_text);
         g_test_add_func("/hardening/state/load-files", test_state_load_files);
         g_test_add_func("/hardening/state/side-files", test_state_side_files);
+        g_test_add_func("/hardening/state/staged-ruleset", test_state_staged_ruleset);
         g_test_add_func("/hardening/params/items-total", test_param_items_total);
         g_test_add_func("/hardening/error-text", test_error_text);
         g_test_add_func("/hardening/policy/null-data", test_policy_null_data);

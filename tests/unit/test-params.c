@@ -3,6 +3,7 @@
 #include "error.h"
 #include "params.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -237,6 +238,115 @@ static void test_addr_ipv6(void) {
                 assert_invalid(err);
                 g_assert_cmpstr(err->message, ==, bad[i].msg);
         }
+}
+
+/* lg_addr_format() prints without inet_ntop(); its text must stay inet_ntop()'s, byte for byte (it is
+ * what state files, Status and the rules hold). Every pattern of zero and non-zero 16-bit words
+ * (where "::" goes, and the ::a.b.c.d and ::ffff:a.b.c.d forms), with word values of every hex
+ * length, then random addresses, prefixes and ranges of both families. */
+static void check_format(const LgAddr *a) {
+        char want[2 * INET6_ADDRSTRLEN + 8], end[INET6_ADDRSTRLEN];
+        int af = a->family == 4 ? AF_INET : AF_INET6, plen;
+        g_assert_nonnull(inet_ntop(af, a->start, want, INET6_ADDRSTRLEN));
+        if (!lg_addr_prefix_len(a, &plen)) {
+                g_assert_nonnull(inet_ntop(af, a->end, end, sizeof end));
+                g_strlcat(want, "-", sizeof want);
+                g_strlcat(want, end, sizeof want);
+        } else if (plen != (a->family == 4 ? 32 : 128)) {
+                g_autofree char *suffix = g_strdup_printf("/%d", plen);
+                g_strlcat(want, suffix, sizeof want);
+        }
+        g_autoptr(GString) got = g_string_new("x");
+        lg_addr_format(a, got);
+        g_assert_cmpstr(got->str + 1, ==, want);
+}
+
+static void test_addr_format_inet_ntop(void) {
+        const unsigned words[] = {1, 0xa, 0x10, 0xff, 0x100, 0xabc, 0x1000, 0xfffe, 0xffff};
+        for (unsigned mask = 0; mask < 256; mask++)
+                for (size_t v = 0; v < G_N_ELEMENTS(words); v++) {
+                        LgAddr a = {.family = 6};
+                        for (int i = 0; i < 8; i++) {
+                                unsigned w = mask & (1u << i) ? words[(v + (size_t) i) % G_N_ELEMENTS(words)] : 0;
+                                a.start[2 * i] = (uint8_t) (w >> 8), a.start[2 * i + 1] = (uint8_t) w;
+                        }
+                        memcpy(a.end, a.start, 16);
+                        check_format(&a);
+                        a.start[10] = a.start[11] = 0xff; /* ::ffff:a.b.c.d when words 0-4 are zero */
+                        memcpy(a.end, a.start, 16);
+                        check_format(&a);
+                }
+        GRand *r = g_rand_new_with_seed(7);
+        for (int n = 0; n < 20000; n++) {
+                LgAddr a = {.family = n % 2 ? 4 : 6};
+                int nbytes = a.family == 4 ? 4 : 16;
+                for (int i = 0; i < nbytes; i++)
+                        /* Mostly zero bytes in IPv6, so that runs of zero words are common. */
+                        a.start[i] = a.family == 6 && g_rand_int_range(r, 0, 3) ? 0 : (uint8_t) g_rand_int(r);
+                memcpy(a.end, a.start, 16);
+                int kind = g_rand_int_range(r, 0, 3);
+                if (kind == 1) { /* a prefix */
+                        int plen = g_rand_int_range(r, 0, nbytes * 8 + 1);
+                        for (int bit = plen; bit < nbytes * 8; bit++) {
+                                a.start[bit / 8] &= (uint8_t) ~(0x80 >> bit % 8);
+                                a.end[bit / 8] |= (uint8_t) (0x80 >> bit % 8);
+                        }
+                } else if (kind == 2) /* a range, most often not a prefix */
+                        for (int i = g_rand_int_range(r, 0, nbytes); i < nbytes; i++)
+                                a.end[i] = (uint8_t) MAX(a.start[i], (uint8_t) g_rand_int(r));
+                check_format(&a);
+        }
+        g_rand_free(r);
+}
+
+/* lg_parse_addr() reads IPv4 without inet_pton(); it must accept exactly what inet_pton() accepts
+ * (four decimal octets, none above 255, no leading zero, nothing else) and give the same bytes,
+ * and leave anything with a ':' to inet_pton(AF_INET6) as before. */
+static void check_parse_ip(const char *s) {
+        uint8_t want[16] = {0};
+        int af = strchr(s, ':') ? AF_INET6 : AF_INET;
+        bool ok = inet_pton(af, s, want) == 1;
+        LgAddr a;
+        bool got = lg_parse_addr(s, &a, NULL);
+        if (got != ok)
+                g_error("'%s': lg_parse_addr %s, inet_pton %s", s, got ? "accepts" : "refuses", ok ? "accepts" : "refuses");
+        if (ok) {
+                g_assert_cmpint(a.family, ==, af == AF_INET ? 4 : 6);
+                g_assert_cmpmem(a.start, 16, want, 16);
+        }
+}
+
+static void test_addr_parse_inet_pton(void) {
+        const char *edge[] = {"0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.256", "01.2.3.4", "1.2.3.04",
+                              "1.2.3.0", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1.2.3.4 ",
+                              "1.2.3.4x", "1.2.3.4:5", "::1.2.3.4", "::ffff:1.2.3.4", "1.2.3.4::", "999.1.1.1",
+                              "1.2.3.1000", "0.0.0.00", "00.0.0.0", "1.2.3.-4", "+1.2.3.4", "1.2.3.4\t", ":", "::",
+                              "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:1.2.3.4", "12345::", "a.b.c.d", "0x1.2.3.4", ""};
+        for (size_t i = 0; i < G_N_ELEMENTS(edge); i++)
+                check_parse_ip(edge[i]);
+        const char alphabet[] = "0123456789012345678901234567890123456789.....:::abfx ";
+        GRand *r = g_rand_new_with_seed(11);
+        char buf[24];
+        for (int n = 0; n < 200000; n++) {
+                int len = g_rand_int_range(r, 0, 20);
+                for (int i = 0; i < len; i++)
+                        buf[i] = alphabet[g_rand_int_range(r, 0, (int) sizeof alphabet - 1)];
+                buf[len] = '\0';
+                check_parse_ip(buf);
+        }
+        /* Valid ones are rare among random strings: also every address printed from random bytes, and
+         * the same with one character changed. */
+        for (int n = 0; n < 20000; n++) {
+                uint8_t b[4];
+                for (int i = 0; i < 4; i++)
+                        b[i] = (uint8_t) g_rand_int_range(r, 0, n % 2 ? 256 : 12);
+                char text[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, b, text, sizeof text);
+                check_parse_ip(text);
+                text[g_rand_int_range(r, 0, (int) strlen(text))] = alphabet[g_rand_int_range(r, 0, (int) sizeof alphabet - 1)];
+                check_parse_ip(text);
+        }
+        g_rand_free(r);
 }
 
 static void test_addr_helpers(void) {
@@ -685,6 +795,39 @@ static void test_to_strv(void) {
         g_assert_cmpstr(ut, ==, "4294967294");
 }
 
+/* lg_value_canonical() is lg_value_to_strv() kept as one block: the same items for every type, an
+ * empty list included, made once (the same pointer each time), and copies do not share it. */
+static void test_canonical(void) {
+        const struct {
+                LgType type;
+                const char *text;
+        } samples[] = {
+                {LG_TYPE_INTERFACE, "wg0"},
+                {LG_TYPE_INTERFACES, "wg0,tun*"},
+                {LG_TYPE_ADDRESSES, "10.0.0.0/8,::1,192.0.2.1-192.0.2.9,2001:db8::/32"},
+                {LG_TYPE_ADDRESSES, ""},
+                {LG_TYPE_ENDPOINTS, "198.51.100.7:51820/udp,[2001:db8::1]:443"},
+                {LG_TYPE_PORTS, "53,1000-2000"},
+                {LG_TYPE_BOOL, "true"},
+                {LG_TYPE_USER, "0"},
+                {LG_TYPE_STRING, "a b;c\\d"},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(LgValue) v = lg_value_parse_text(samples[i].type, samples[i].text, &e);
+                g_assert_no_error(e);
+                g_autoptr(GPtrArray) want = lg_value_to_strv(v);
+                const char *const *got = lg_value_canonical(v);
+                g_assert_cmpuint(g_strv_length((char **) got), ==, want->len);
+                for (guint j = 0; j < want->len; j++)
+                        g_assert_cmpstr(got[j], ==, want->pdata[j]);
+                g_assert_true(lg_value_canonical(v) == got);
+                g_autoptr(LgValue) c = lg_value_copy(v);
+                g_assert_true(lg_value_canonical(c) != got);
+                g_assert_true(g_strv_equal(lg_value_canonical(c), got));
+        }
+}
+
 static void test_equal_copy(void) {
         const struct {
                 LgType type;
@@ -826,6 +969,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/params/addr/ipv4", test_addr_ipv4);
         g_test_add_func("/params/addr/ipv6", test_addr_ipv6);
         g_test_add_func("/params/addr/helpers", test_addr_helpers);
+        g_test_add_func("/params/addr/format-inet-ntop", test_addr_format_inet_ntop);
+        g_test_add_func("/params/addr/parse-inet-pton", test_addr_parse_inet_pton);
         g_test_add_func("/params/endpoint", test_endpoint);
         g_test_add_func("/params/ports", test_ports);
         g_test_add_func("/params/bool", test_bool);
@@ -835,6 +980,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/params/value/parse-text", test_parse_text);
         g_test_add_func("/params/value/parse-strv", test_parse_strv);
         g_test_add_func("/params/value/to-strv", test_to_strv);
+        g_test_add_func("/params/value/canonical", test_canonical);
         g_test_add_func("/params/value/equal-copy", test_equal_copy);
         g_test_add_func("/params/value/list-limit", test_list_limit);
         return g_test_run();
