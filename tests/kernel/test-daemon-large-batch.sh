@@ -8,17 +8,8 @@
 lgd_setup
 lg_topo_pair
 N=20000
-cat >"$LGD_POLICY_DIR/blocklist.yaml" <<'EOF'
-policy: blocklist
-description: A large address blocklist above the shipped policies.
-parameters:
-  nets: { type: addresses, description: prefixes to block }
-sublayers:
-  - name: blocklist
-    weight: 65500
-    filters:
-      - { name: nets, layers: [outbound], weight: 1, action: block, match: { remote: $nets } }
-EOF
+# The benchmark's blocklist policy: one block filter on $nets, above the shipped policies.
+cp "$SRCDIR/bench/policies/blocklist.yaml" "$LGD_POLICY_DIR/"
 # N distinct /30s that no merging can join (every one is .8/30), in an interval set: single
 # addresses would make a hash set, whose elements are one kernel node each instead of two.
 mapfile -t nets < <(python3 -c "

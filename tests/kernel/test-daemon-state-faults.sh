@@ -129,17 +129,8 @@ lg_log "# the disk fills up: --state-dir on a 64 KiB tmpfs"
 FULL="$LG_TMP/full"
 mkdir -p "$FULL"
 mount -t tmpfs -o size=64k,mode=0700 lgtest-state-full "$FULL" || lg_die "cannot mount a tmpfs in our mount namespace"
-cat >"$LGD_POLICY_DIR/blocklist.yaml" <<'EOF'
-policy: blocklist
-description: A large address blocklist above the shipped policies.
-parameters:
-  nets: { type: addresses, description: prefixes to block }
-sublayers:
-  - name: blocklist
-    weight: 65500
-    filters:
-      - { name: nets, layers: [outbound], weight: 1, action: block, match: { remote: $nets } }
-EOF
+# The benchmark's blocklist policy: one block filter on $nets, above the shipped policies.
+cp "$SRCDIR/bench/policies/blocklist.yaml" "$LGD_POLICY_DIR/"
 LGD_STATE_DIR="$FULL/state"
 mkdir -p "$LGD_STATE_DIR"
 lgd_start
