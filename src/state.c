@@ -319,6 +319,71 @@ static bool write_atomically(const char *dir, const char *name, const char *data
                                         G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
 }
 
+static bool set_errno_error(GError **error, const char *what, const char *path) {
+        int err = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot %s %s: %s", what, path, g_strerror(err));
+        return false;
+}
+
+/* `data` written to dir/name and synced, under a name nothing reads: it becomes current by a
+ * rename afterwards, so a crash while writing leaves the current file as it was. The saves of one
+ * daemon never overlap, so the staging name is fixed and a leftover is simply overwritten. Unlike
+ * g_file_set_contents_full() this does not rename nor sync the directory: the caller renames
+ * several files and syncs the directory once (each sync is 0.7-1.8 ms on this disk). */
+static bool write_synced(const char *dir, const char *name, const char *data, size_t len, GError **error) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        if (g_mkdir_with_parents(dir, 0755) < 0)
+                return set_errno_error(error, "create", dir);
+        int fd = g_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return set_errno_error(error, "create", path);
+        for (size_t done = 0; done < len;) {
+                ssize_t n = write(fd, data + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        goto fail;
+                done += (size_t) n;
+        }
+        if (fsync(fd) < 0)
+                goto fail;
+        if (close(fd) < 0) {
+                fd = -1;
+                goto fail;
+        }
+        return true;
+fail:
+        /* A full disk leaves no half-written file behind. */
+        set_errno_error(error, "write", path);
+        if (fd >= 0)
+                close(fd);
+        (void) g_unlink(path);
+        return false;
+}
+
+static bool rename_in(const char *dir, const char *from, const char *to, GError **error) {
+        g_autofree char *a = g_build_filename(dir, from, NULL);
+        g_autofree char *b = g_build_filename(dir, to, NULL);
+        return g_rename(a, b) == 0 || set_errno_error(error, "rename", a);
+}
+
+/* Makes the renames done in `dir` durable. */
+static bool sync_dir(const char *dir, GError **error) {
+        int fd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0 || fsync(fd) < 0) {
+                set_errno_error(error, "sync", dir);
+                if (fd >= 0)
+                        close(fd);
+                return false;
+        }
+        close(fd);
+        return true;
+}
+
+bool lg_state_sync(const char *dir, GError **error) {
+        return sync_dir(dir, error);
+}
+
 /* An item that GKeyFile writes as it is in a list: printable ASCII other than the escape and the
  * separator (no leading space, tab, newline, CR to escape either). */
 static bool plain_item(const char *s) {
@@ -454,10 +519,14 @@ static void remove_unreferenced(const char *dir, const LgStatePart *parts, guint
 bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
         size_t len;
         g_autofree char *data = join(generation, parts, n, &len);
-        if (!write_atomically(dir, LG_STATE_FILE, data, (gssize) len, error))
-                return false;
-        remove_unreferenced(dir, parts, n);
-        return true;
+        /* The one sync of the directory also makes an lg_state_install_ruleset() before this durable,
+         * so it runs even when state.ini could not be written. */
+        bool ok = write_synced(dir, LG_STATE_STAGED, data, len, error) &&
+                  rename_in(dir, LG_STATE_STAGED, LG_STATE_FILE, error);
+        ok = sync_dir(dir, ok ? error : NULL) && ok;
+        if (ok)
+                remove_unreferenced(dir, parts, n);
+        return ok;
 }
 
 bool lg_state_save(const char *dir, const LgState *s, GError **error) {
@@ -485,30 +554,11 @@ bool lg_state_save_ruleset(const char *dir, const char *text, GError **error) {
 }
 
 bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error) {
-        return write_atomically(dir, LG_RULESET_STAGED, text, -1, error);
+        return write_synced(dir, LG_RULESET_STAGED, text, strlen(text), error);
 }
 
 bool lg_state_install_ruleset(const char *dir, GError **error) {
-        g_autofree char *from = g_build_filename(dir, LG_RULESET_STAGED, NULL);
-        g_autofree char *to = g_build_filename(dir, LG_RULESET_FILE, NULL);
-        if (g_rename(from, to) < 0) {
-                int err = errno;
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot rename %s: %s", from,
-                            g_strerror(err));
-                return false;
-        }
-        /* The rename is durable once the directory is synced, as g_file_set_contents_full() does. */
-        int fd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        if (fd < 0 || fsync(fd) < 0) {
-                int err = errno;
-                if (fd >= 0)
-                        close(fd);
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot sync %s: %s", dir,
-                            g_strerror(err));
-                return false;
-        }
-        close(fd);
-        return true;
+        return rename_in(dir, LG_RULESET_STAGED, LG_RULESET_FILE, error);
 }
 
 void lg_state_discard_ruleset(const char *dir) {

@@ -55,15 +55,20 @@ typedef struct {
 /* Writes `text` to its side file (durably) when it is larger than LG_STATE_INLINE_MAX and returns
  * the file's name in `file`; leaves `file` NULL for a text that stays inline. */
 bool lg_state_store_policy_text(const char *dir, const char *text, char **file, GError **error);
-/* Writes state.ini for `parts` (their side files already stored), then removes side files that
- * state.ini no longer names. */
+/* Writes state.ini for `parts` (their side files already stored) through LG_STATE_STAGED, syncs the
+ * directory (which makes a preceding lg_state_install_ruleset() durable too, even when state.ini
+ * could not be written), then removes side files that state.ini no longer names. */
+#define LG_STATE_STAGED LG_STATE_FILE ".new"
 bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error);
+/* Syncs the directory: makes the renames done in it durable. */
+bool lg_state_sync(const char *dir, GError **error);
 
 /* The last applied ruleset text, kept for a start whose saved state no longer compiles. */
 bool lg_state_save_ruleset(const char *dir, const char *text, GError **error);
 /* The same in two steps, so that the text can be written and synced before the kernel has accepted
- * the change it belongs to: stage writes LG_RULESET_STAGED durably, install renames it over
- * LG_RULESET_FILE and syncs the directory, discard removes it (the change was refused). */
+ * the change it belongs to: stage writes LG_RULESET_STAGED and syncs it, install renames it over
+ * LG_RULESET_FILE (durable with the next lg_state_save_parts() or lg_state_sync()), discard
+ * removes it (the change was refused). */
 #define LG_RULESET_STAGED LG_RULESET_FILE ".new"
 bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error);
 bool lg_state_install_ruleset(const char *dir, GError **error);

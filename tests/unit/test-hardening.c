@@ -176,6 +176,32 @@ static void test_state_load_files(void) {
         g_autoptr(LgState) back = lg_state_load(dir, &e);
         g_assert_no_error(e);
         g_assert_cmpuint(back->generation, ==, 7);
+        /* state.ini is written through its staging file: a crash while writing it leaves a
+         * leftover that nothing reads, that the next save overwrites, and that never remains. */
+        g_autofree char *staged = g_build_filename(dir, LG_STATE_STAGED, NULL);
+        g_assert_true(g_file_set_contents(staged, "[leakguard]\nversion=1\ngenerati", -1, NULL));
+        g_clear_pointer(&back, lg_state_free);
+        back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 7);
+        s->generation = 8;
+        g_assert_true(lg_state_save(dir, s, &e));
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&back, lg_state_free);
+        back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 8);
+        /* A directory in its place: the save fails, state.ini stays the last one. */
+        g_assert_cmpint(g_mkdir(staged, 0700), ==, 0);
+        s->generation = 9;
+        g_assert_false(lg_state_save(dir, s, &e));
+        g_assert_nonnull(strstr(e->message, LG_STATE_STAGED));
+        g_clear_error(&e);
+        g_clear_pointer(&back, lg_state_free);
+        back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 8);
+        g_rmdir(staged);
         g_unlink(path);
         g_rmdir(dir);
 }
