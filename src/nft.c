@@ -505,28 +505,51 @@ static bool element_range(const char *type, const char *elem, ElemKey *k) {
         return true;
 }
 
-/* Adds the kernel elements of one element string: hash sets take the key alone; interval
+/* NFTA_SET_ELEM_KEY or _KEY_END: a nest holding one NFTA_DATA_VALUE. */
+static void put_data(struct nlmsghdr *nlh, uint16_t type, const uint8_t *value, size_t len) {
+        struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+        mnl_attr_put(nlh, NFTA_DATA_VALUE, len, value);
+        mnl_attr_nest_end(nlh, nest);
+}
+
+/* One element of an NFTA_SET_ELEM_LIST_ELEMENTS nest, numbered as libnftnl numbers them. */
+static void put_element(struct nlmsghdr *nlh, uint16_t *index, const uint8_t *key, const uint8_t *end, size_t len,
+                        uint32_t flags) {
+        struct nlattr *nest = mnl_attr_nest_start(nlh, ++*index);
+        if (flags)
+                mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
+        put_data(nlh, NFTA_SET_ELEM_KEY, key, len);
+        if (end)
+                put_data(nlh, NFTA_SET_ELEM_KEY_END, end, len);
+        mnl_attr_nest_end(nlh, nest);
+}
+
+/* Writes the kernel elements of one element string: hash sets take the key alone; interval
  * concatenations (pipapo) carry key and key_end; plain interval sets (rbtree) take a start element
- * and an end element at end+1 flagged NFT_SET_ELEM_INTERVAL_END, none when the range reaches the top. */
-static bool add_kernel_elements(struct nftnl_set *s, const LgSet *set, const char *elem) {
+ * and an end element at end+1 flagged NFT_SET_ELEM_INTERVAL_END, none when the range reaches the top.
+ * The attributes are the ones nftnl_set_elems_nlmsg_build_payload() writes, put straight into the
+ * batch: libnftnl's element objects (an allocation, a list node and a free per kernel element) were
+ * 10 of the 25 ms that encoding 100,000 prefixes took. */
+static bool put_kernel_elements(struct nlmsghdr *nlh, uint16_t *index, const LgSet *set, const char *elem) {
         ElemKey k;
         if (!element_range(set->type, elem, &k))
                 return false;
         if (!set->interval && memcmp(k.key, k.end, k.len) != 0)
                 return false; /* a range cannot be a hash set's element */
         bool concat = strchr(set->type, '.') != NULL;
-        struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k.key, k.len);
-        if (concat && set->interval)
-                nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, k.end, k.len);
-        nftnl_set_elem_add(s, e);
-        if (set->interval && !concat && increment(k.end, k.len)) {
-                e = nftnl_set_elem_alloc();
-                nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k.end, k.len);
-                nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-                nftnl_set_elem_add(s, e);
-        }
+        put_element(nlh, index, k.key, concat && set->interval ? k.end : NULL, k.len, 0);
+        if (set->interval && !concat && increment(k.end, k.len))
+                put_element(nlh, index, k.end, NULL, k.len, NFT_SET_ELEM_INTERVAL_END);
         return true;
+}
+
+/* An element message's header and the set it is for; the elements follow in a nest. */
+static struct nlmsghdr *put_elements_header(struct mnl_nlmsg_batch *batch, uint16_t type, uint16_t flags, uint32_t seq,
+                                            const char *table, const char *set) {
+        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch), type, NFPROTO_INET, flags, seq);
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+        return nlh;
 }
 
 #define ELEMS_PER_MESSAGE 256
@@ -589,29 +612,18 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
                         GPtrArray *elems = (pass == 0 ? dels : adds)->pdata[i];
                         if (pass == 0 && g_array_index(flush, gboolean, i)) {
                                 /* NFT_MSG_DELSETELEM without an element list flushes the set. */
-                                struct nftnl_set *s = nftnl_set_alloc();
-                                nftnl_set_set_str(s, NFTNL_SET_TABLE, table->name);
-                                nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
-                                nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-                                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch),
-                                                                             NFT_MSG_DELSETELEM, NFPROTO_INET,
-                                                                             NLM_F_ACK, seq++);
-                                nftnl_set_elems_nlmsg_build_payload(nlh, s);
-                                nftnl_set_free(s);
+                                put_elements_header(batch, NFT_MSG_DELSETELEM, NLM_F_ACK, seq++, table->name, set->name);
                                 mnl_nlmsg_batch_next(batch);
                         }
                         for (guint from = 0; from < elems->len && ok; from += ELEMS_PER_MESSAGE) {
-                                struct nftnl_set *s = nftnl_set_alloc();
-                                nftnl_set_set_str(s, NFTNL_SET_TABLE, table->name);
-                                nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
-                                nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+                                struct nlmsghdr *nlh = put_elements_header(
+                                        batch, pass == 0 ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+                                        (pass == 0 ? 0 : NLM_F_CREATE) | NLM_F_ACK, seq++, table->name, set->name);
+                                struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+                                uint16_t index = 0;
                                 for (guint j = from; j < MIN(elems->len, from + ELEMS_PER_MESSAGE) && ok; j++)
-                                        ok = add_kernel_elements(s, set, elems->pdata[j]);
-                                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
-                                        mnl_nlmsg_batch_current(batch), pass == 0 ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-                                        NFPROTO_INET, (pass == 0 ? 0 : NLM_F_CREATE) | NLM_F_ACK, seq++);
-                                nftnl_set_elems_nlmsg_build_payload(nlh, s);
-                                nftnl_set_free(s);
+                                        ok = put_kernel_elements(nlh, &index, set, elems->pdata[j]);
+                                mnl_attr_nest_end(nlh, list);
                                 mnl_nlmsg_batch_next(batch);
                         }
                 }
