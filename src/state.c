@@ -516,17 +516,34 @@ static void remove_unreferenced(const char *dir, const LgStatePart *parts, guint
         }
 }
 
-bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
+bool lg_state_stage_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
         size_t len;
         g_autofree char *data = join(generation, parts, n, &len);
+        return write_synced(dir, LG_STATE_STAGED, data, len, error);
+}
+
+bool lg_state_install_parts(const char *dir, const LgStatePart *parts, guint n, GError **error) {
         /* The one sync of the directory also makes an lg_state_install_ruleset() before this durable,
-         * so it runs even when state.ini could not be written. */
-        bool ok = write_synced(dir, LG_STATE_STAGED, data, len, error) &&
-                  rename_in(dir, LG_STATE_STAGED, LG_STATE_FILE, error);
+         * so it runs even when the rename failed. */
+        bool ok = rename_in(dir, LG_STATE_STAGED, LG_STATE_FILE, error);
         ok = sync_dir(dir, ok ? error : NULL) && ok;
         if (ok)
                 remove_unreferenced(dir, parts, n);
         return ok;
+}
+
+void lg_state_discard_parts(const char *dir) {
+        g_autofree char *path = g_build_filename(dir, LG_STATE_STAGED, NULL);
+        if (g_unlink(path) < 0 && errno != ENOENT)
+                g_warning("cannot remove %s: %s", path, g_strerror(errno));
+}
+
+bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
+        if (!lg_state_stage_parts(dir, generation, parts, n, error)) {
+                (void) sync_dir(dir, NULL); /* as lg_state_install_parts() would have */
+                return false;
+        }
+        return lg_state_install_parts(dir, parts, n, error);
 }
 
 bool lg_state_save(const char *dir, const LgState *s, GError **error) {

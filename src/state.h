@@ -60,6 +60,12 @@ bool lg_state_store_policy_text(const char *dir, const char *text, char **file, 
  * could not be written), then removes side files that state.ini no longer names. */
 #define LG_STATE_STAGED LG_STATE_FILE ".new"
 bool lg_state_save_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error);
+/* The same in two steps, like the ruleset's below: stage writes and syncs LG_STATE_STAGED (before the
+ * kernel has accepted the change), install renames it over state.ini and does the rest, discard
+ * removes it. */
+bool lg_state_stage_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error);
+bool lg_state_install_parts(const char *dir, const LgStatePart *parts, guint n, GError **error);
+void lg_state_discard_parts(const char *dir);
 /* Syncs the directory: makes the renames done in it durable. */
 bool lg_state_sync(const char *dir, GError **error);
 

@@ -191,6 +191,27 @@ static void test_state_load_files(void) {
         back = lg_state_load(dir, &e);
         g_assert_no_error(e);
         g_assert_cmpuint(back->generation, ==, 8);
+        /* Staged for a change the kernel then refused: discarded, state.ini untouched. */
+        LgStatePart part = {.policy = "killswitch", .text = "[policy killswitch]\ntunnel=wg9;\n"};
+        g_assert_true(lg_state_stage_parts(dir, 9, &part, 1, &e));
+        g_assert_true(g_file_test(staged, G_FILE_TEST_IS_REGULAR));
+        lg_state_discard_parts(dir);
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&back, lg_state_free);
+        back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 8);
+        /* Staged, then installed: the new state. */
+        g_assert_true(lg_state_stage_parts(dir, 9, &part, 1, &e));
+        g_assert_true(lg_state_install_parts(dir, &part, 1, &e));
+        g_assert_false(g_file_test(staged, G_FILE_TEST_EXISTS));
+        g_clear_pointer(&back, lg_state_free);
+        back = lg_state_load(dir, &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(back->generation, ==, 9);
+        g_assert_cmpstr(((char **) g_hash_table_lookup(((LgSavedPolicy *) back->policies->pdata[0])->params,
+                                                       "tunnel"))[0], ==, "wg9");
+        g_assert_true(lg_state_save(dir, s, &e)); /* generation 8 again, for what follows */
         /* A directory in its place: the save fails, state.ini stays the last one. */
         g_assert_cmpint(g_mkdir(staged, 0700), ==, 0);
         s->generation = 9;
