@@ -134,27 +134,30 @@ DPID=$(pgrep -P "$LG_DAEMON_PID" leakguardd || echo "$LG_DAEMON_PID")
 if [ "$ENABLE_ONLY" != 1 ]; then
 # Reconnect: Enable killswitch again with another server and tunnel, first with the three shipped
 # policies alone, then with the 100,000-prefix set loaded too (a reconnect must not depend on the
-# size of other sets). Baseline: nft -f of exactly those set-element changes.
+# size of other sets). Baseline: nft -f of exactly those set-element changes, in its own namespace
+# holding the 100,000-prefix ruleset. Both loops run the same baseline after each pair of calls:
+# that nft -f works for 0.5 s, and the call right after it is slower (caches, deferred kernel
+# work), so a loop without it would not compare like with like.
 ip -n $h link add wg1 type veth peer name wg1p; ip -n $h link set wg1 up
+base_fresh; $NB nft -f "$work/four.nft"
+S=s.killswitch.killswitch.vpn-servers.remote.ep4.exact I=s.killswitch.killswitch.tunnel.interface.exact
+printf 'delete element inet leakguard %s { 10.90.0.2 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.3 . udp . 51820 }\nflush set inet leakguard %s\nadd element inet leakguard %s { "wg1" }\n' $S $S $I $I > "$work/up1.nft"
+printf 'delete element inet leakguard %s { 10.90.0.3 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.2 . udp . 51820 }\nflush set inet leakguard %s\nadd element inet leakguard %s { "wg0" }\n' $S $S $I $I > "$work/up2.nft"
+reconnects() { # FILE: REPEATS pairs of reconnects, each pair followed by the baseline's pair
+  for i in $(seq "$REPEATS"); do
+    "${client[@]}" call killswitch '{"tunnel":"wg1","servers":["10.90.0.3:51820/udp"]}' >> "$1"
+    "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >> "$1"
+    t $NB nft -f "$work/up1.nft" >> "$work/brc"
+    t $NB nft -f "$work/up2.nft" >> "$work/brc"
+  done
+}
 disable_all
 "${client[@]}" enable3 "$P3" >/dev/null
 : > "$work/rc3"
-for i in $(seq "$REPEATS"); do
-  "${client[@]}" call killswitch '{"tunnel":"wg1","servers":["10.90.0.3:51820/udp"]}' >> "$work/rc3"
-  "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >> "$work/rc3"
-done
+reconnects "$work/rc3"
 disable_all
 "${client[@]}" enable3 "@$work/p4.json" >/dev/null
-base_fresh; $NB nft -f "$work/four.nft"
-S=s.killswitch.killswitch.vpn-servers.remote.ep4.exact I=s.killswitch.killswitch.tunnel.interface.exact
-for i in $(seq "$REPEATS"); do
-  "${client[@]}" call killswitch '{"tunnel":"wg1","servers":["10.90.0.3:51820/udp"]}' >> "$work/rc"
-  "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >> "$work/rc"
-  printf 'delete element inet leakguard %s { 10.90.0.2 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.3 . udp . 51820 }\nflush set inet leakguard %s\nadd element inet leakguard %s { "wg1" }\n' $S $S $I $I > "$work/up1.nft"
-  printf 'delete element inet leakguard %s { 10.90.0.3 . udp . 51820 }\nadd element inet leakguard %s { 10.90.0.2 . udp . 51820 }\nflush set inet leakguard %s\nadd element inet leakguard %s { "wg0" }\n' $S $S $I $I > "$work/up2.nft"
-  t $NB nft -f "$work/up1.nft" >> "$work/brc"
-  t $NB nft -f "$work/up2.nft" >> "$work/brc"
-done
+reconnects "$work/rc"
 # Back to what the daemon believes, then check it agrees with the kernel.
 "${client[@]}" call killswitch '{"tunnel":"wg0","servers":["10.90.0.2:51820/udp"]}' >/dev/null
 

@@ -96,6 +96,14 @@ bool lg_table_same_shape(const LgTable *a, const LgTable *b);
  * are unknown (flushed and refilled): those are only declared here. */
 void lg_table_write_replace(const LgTable *t, const LgTable *old, const char *table_name, bool owner, bool prefilled,
                             GString *out);
+/* What lg_table_write_replace(t, NULL, …) writes for set `s` of table `table` after the table:
+ * `flush set` and an `add element` of all its elements. */
+void lg_set_write_fill(const LgSet *s, const char *table, GString *out);
+/* lg_table_write_replace(t, NULL, t->name, owner, false, out), with `fill` writing each set's part
+ * (what lg_set_write_fill() writes); nothing when `t` is NULL. The fallback ruleset, whose large
+ * sets' parts the daemon keeps from one save to the next. */
+typedef void (*LgSetFillWriter)(const LgSet *s, const char *table, GString *out, void *userdata);
+void lg_table_write_full(const LgTable *t, bool owner, LgSetFillWriter fill, void *userdata, GString *out);
 /* Sets that `t` has and `old` (the kernel's table) lacks, of policies whose rules `old` holds,
  * declared and filled in a transaction of their own that must run before
  * lg_table_write_replace(t, old): measured on kernel 6.18, a rule that refers to a set created in

@@ -53,6 +53,7 @@ struct LgManager {
          * not the guard while the daemon lives, and the persistent table outlives a crash. */
         bool tamper_guard;
         GHashTable *saved_texts; /* policy name → its part of state.ini, while its parameters stay the same */
+        GHashTable *fill_texts;  /* a large set's elements (GPtrArray*) → its part of the fallback ruleset */
 };
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error);

@@ -119,4 +119,23 @@ lgd_wait_for 30 no_evil && lgd_wait_for 30 protecting && lg_pass "repaired after
 lgd_eq "the refilled set holds every prefix" "$(count_set)" "$N"
 lgd_expect_ok "Enable blocklist once more, nobody else committing" lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}"
 lgd_eq "the set holds every prefix" "$(count_set)" "$N"
+
+lg_log "# rules change while the big set stays: the fallback ruleset reuses the set's printed part"
+# Each Enable below rewrites ruleset.nft; the blocklist's 20,000 elements are the part the daemon
+# keeps from the save before (FillText in manager.c). The file must be what leakguardctl compile
+# prints for the same policies, byte for byte.
+printf '%s\n' "${nets[@]}" > "$LG_TMP/nets.txt"
+files=("$LGD_POLICY_DIR/blocklist.yaml" "$LGD_POLICY_DIR/killswitch.yaml")
+for p in dns-leak ipv6-leak; do
+        case $p in
+        dns-leak) lgd_expect_ok "Enable dns-leak" lgd_busctl Enable 'sa{sv}' dns-leak 2 tunnel s wg0 resolvers as 1 10.99.1.53 ;;
+        ipv6-leak) lgd_expect_ok "Enable ipv6-leak" lgd_busctl Enable 'sa{sv}' ipv6-leak 1 tunnel as 1 wg0 ;;
+        esac
+        files+=("$LGD_POLICY_DIR/$p.yaml")
+        "$LEAKGUARDCTL" compile "${files[@]}" tunnel=wg0 killswitch.servers=10.99.1.2:9000/udp resolvers=10.99.1.53 \
+                "nets=@$LG_TMP/nets.txt" > "$LG_TMP/expected.nft"
+        cmp -s "$LG_TMP/expected.nft" "$LGD_STATE_DIR/ruleset.nft" &&
+                lg_pass "after Enable $p: ruleset.nft is what leakguardctl compile prints ($(stat -c %s "$LGD_STATE_DIR/ruleset.nft") bytes)" ||
+                lg_fail "after Enable $p: ruleset.nft" "$(diff "$LG_TMP/expected.nft" "$LGD_STATE_DIR/ruleset.nft" | head -c 600)"
+done
 lg_done
