@@ -661,6 +661,22 @@ static bool save_state(LgManager *m, SaveJob *j, GError **error) {
         return lg_state_save_parts(m->state_dir, m->generation, parts, sorted->len, error);
 }
 
+/* Whether new sets are made empty before the swap and filled by one netlink batch, instead of going
+ * as text into the transaction: when a set of the change is large, or one the kernel holds is large
+ * or of unknown size (libnftables 1.0.6 reads every element of a table's interval sets before it
+ * runs any element command: 0.5 s with 100,000 prefixes loaded). Otherwise the text saves the two
+ * extra transactions: ~1 ms of each Enable of a shipped policy. */
+static bool has_large_sets(const LgRuleset *a, const LgRuleset *b) {
+        const LgTable *tables[6] = {a->persistent, a->dynamic, a->guard, b->persistent, b->dynamic, b->guard};
+        for (int t = 0; t < 6; t++)
+                for (guint i = 0; tables[t] && i < tables[t]->sets->len; i++) {
+                        const LgSet *s = tables[t]->sets->pdata[i];
+                        if (!s->elements || s->elements->len >= LG_QUIET_MIN_ELEMENTS)
+                                return true;
+                }
+        return false;
+}
+
 static bool persistent_changed(const LgRuleset *a, const LgRuleset *b) {
         if (!a->persistent || !b->persistent)
                 return a->persistent != b->persistent;
@@ -707,7 +723,7 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                                    : next->guard && m->applied->guard &&
                                              lg_table_same_shape(next->guard, m->applied->guard));
         bool filled[3];
-        write_transaction(m, next, by_netlink, netlink, filled, pre, tx);
+        write_transaction(m, next, by_netlink, netlink && has_large_sets(m->applied, next), filled, pre, tx);
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
         /* The fallback ruleset is rewritten when the persistent table's rules change, not on a
          * reconnect: printing and syncing every element of a large set each time is what a reconnect
