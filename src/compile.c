@@ -729,6 +729,19 @@ static bool may_be_tcp(const LgFilter *f) {
         return false;
 }
 
+/* The order of a rule's tests, which decides what a packet costs, not whether it matches (a rule is
+ * the AND of its tests, and none has a side effect): selective ones first. Ports are what most
+ * packets fail a DNS or DHCP filter on, and a protocol list such as `{ tcp, udp }` lets most through;
+ * the interface goes last, because the tunnel's matches most traffic. Measured on the three shipped
+ * policies (64-byte UDP over the tunnel, nft -f A/B, medians of 3, two runs): 76% -> 80% and 78% ->
+ * 82% of the rate without a ruleset, against the order of the condition keys. The ICMP type follows
+ * the protocol it depends on. */
+static const LgCondKey condition_order[] = {
+        LG_COND_FAMILY, LG_COND_REMOTE_PORT, LG_COND_LOCAL_PORT, LG_COND_PROTOCOL, LG_COND_ICMP_TYPE, LG_COND_REMOTE,
+        LG_COND_LOCAL,  LG_COND_MARK,        LG_COND_USER,       LG_COND_GROUP,    LG_COND_CGROUP,    LG_COND_INTERFACE,
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(condition_order) == _LG_COND_MAX);
+
 static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabled *en, const LgSublayer *sl,
                         const LgFilter *f, GError **error) {
         int fixed = filter_family(f);
@@ -753,14 +766,9 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                  * ports imply), in order: the TCP twin below tests `tcp` instead. */
                 size_t cut[2][2];
                 int ncut = 0;
-                for (int key = 0; key < _LG_COND_MAX && !never; key++) {
+                for (size_t k = 0; k < G_N_ELEMENTS(condition_order) && !never; k++) {
+                        LgCondKey key = condition_order[k];
                         size_t from = r->len;
-                        if (key == LG_COND_REMOTE_PORT && implied_l4proto) {
-                                /* `th` reads any transport header: ports mean TCP and UDP unless a protocol is given. */
-                                g_string_append(r, "meta l4proto { tcp, udp } ");
-                                cut[ncut][0] = from;
-                                cut[ncut++][1] = r->len;
-                        }
                         for (int neg = 0; neg < 2 && !never; neg++) {
                                 const LgCondition *c = lg_filter_find_condition(f, key, neg);
                                 if (!c)
@@ -772,6 +780,15 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
                         }
                         if (key == LG_COND_PROTOCOL && r->len > from) {
                                 cut[ncut][0] = from;
+                                cut[ncut++][1] = r->len;
+                        }
+                        if (key == LG_COND_REMOTE_PORT && implied_l4proto && !never) {
+                                /* `th` reads any transport header: ports mean TCP and UDP unless a
+                                 * protocol is given. After the port: the rule fails on the port
+                                 * for most packets either way, one test sooner. */
+                                size_t at = r->len;
+                                g_string_append(r, "meta l4proto { tcp, udp } ");
+                                cut[ncut][0] = at;
                                 cut[ncut++][1] = r->len;
                         }
                 }
