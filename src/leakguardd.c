@@ -7,6 +7,7 @@
 #include "watch.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,32 @@ static int on_exit_deny_waiting(sd_event_source *s, void *userdata) {
         if (lg_auth_cancel_all("leakguardd is stopping") > 0)
                 sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                    "GetId", NULL, NULL, "");
+        return 0;
+}
+
+/* malloc_trim() after small changes (LgManager.trim_pending), once the daemon has been without
+ * changes for TRIM_DELAY: after the replies, and once per burst (a GUI's Enable calls come several
+ * in a row), not in the path of each. Without it, idle RSS creeps from 7.7 to 9.2 MB over twenty
+ * reconnects. */
+#define TRIM_DELAY (500 * 1000ULL)
+
+typedef struct {
+        LgManager *m;
+        sd_event_source *timer;
+} Trim;
+
+static int on_trim(sd_event_source *s, uint64_t usec, void *userdata) {
+        malloc_trim(0);
+        return 0;
+}
+
+static int on_post_trim(sd_event_source *s, void *userdata) {
+        Trim *t = userdata;
+        if (!t->m->trim_pending)
+                return 0;
+        t->m->trim_pending = false;
+        if (sd_event_source_set_time_relative(t->timer, TRIM_DELAY) >= 0)
+                sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -163,6 +190,12 @@ int main(int argc, char **argv) {
         sd_notify(0, status);
         g_message("ready: %s", status + 15);
 
+        Trim trim = {.m = m};
+        sd_event_source *trim_post = NULL;
+        if (sd_event_add_time_relative(event, &trim.timer, CLOCK_MONOTONIC, TRIM_DELAY, 0, on_trim, NULL) >= 0 &&
+            sd_event_source_set_enabled(trim.timer, SD_EVENT_OFF) >= 0)
+                (void) sd_event_add_post(event, &trim_post, on_post_trim, &trim);
+
         /* On SIGTERM, callers still waiting for polkit get AccessDenied instead of no reply at all:
          * this exit source runs before sd-bus's own (NORMAL priority), which flushes and closes. */
         sd_event_source *deny_waiting = NULL;
@@ -174,6 +207,8 @@ int main(int argc, char **argv) {
         /* Whatever is still in flight now can no longer be answered, but must not keep the bus. */
         lg_auth_cancel_all("leakguardd is stopping");
         sd_event_source_unref(deny_waiting);
+        sd_event_source_unref(trim_post);
+        sd_event_source_unref(trim.timer);
         lg_watch_free(watch);
         lg_bus_free(b);
         lg_netlog_free(netlog);

@@ -99,9 +99,10 @@ static LgRuleset *kernel_shapes(LgManager *m, GError **error) {
 }
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error) {
-        /* One malloc arena: the save job's thread (save_job_start()) would otherwise get one of its
-         * own, whose top chunk malloc_trim() leaves resident (8 MB of idle RSS after a 100,000-prefix
-         * Enable and Disable, 15.3 MB instead of 7.6 MB). The daemon has no other thread. */
+        /* One malloc arena: the save job's threads (save_job_start()) would otherwise get arenas of
+         * their own, whose top chunks malloc_trim() leaves resident (8 MB of idle RSS after a
+         * 100,000-prefix Enable and Disable, 15.3 MB instead of 7.6 MB). The daemon has no other
+         * threads. */
         mallopt(M_ARENA_MAX, 1);
         g_autoptr(LgNft) nft = lg_nft_new(false, error);
         if (!nft)
@@ -723,7 +724,8 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                                    : next->guard && m->applied->guard &&
                                              lg_table_same_shape(next->guard, m->applied->guard));
         bool filled[3];
-        write_transaction(m, next, by_netlink, netlink && has_large_sets(m->applied, next), filled, pre, tx);
+        bool large = has_large_sets(m->applied, next);
+        write_transaction(m, next, by_netlink, netlink && large, filled, pre, tx);
         bool save = persistent_changed(m->applied, next) || g_hash_table_size(m->enabled) != g_hash_table_size(enabled);
         /* The fallback ruleset is rewritten when the persistent table's rules change, not on a
          * reconnect: printing and syncing every element of a large set each time is what a reconnect
@@ -783,8 +785,12 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         lg_manager_verify(m);
         notify_changed(m);
         /* A change of a large set frees tens of megabytes of text and libnftables' cache; give them
-         * back instead of keeping them as the daemon's idle footprint. */
-        malloc_trim(0);
+         * back instead of keeping them as the daemon's idle footprint. After a small change the
+         * trim waits (trim_pending): it would be ~0.5 ms of every reply. */
+        if (large)
+                malloc_trim(0);
+        else
+                m->trim_pending = true;
         return true;
 }
 

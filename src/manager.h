@@ -54,6 +54,9 @@ struct LgManager {
         bool tamper_guard;
         GHashTable *saved_texts; /* policy name → its part of state.ini, while its parameters stay the same */
         GHashTable *fill_texts;  /* a large set's elements (GPtrArray*) → its part of the fallback ruleset */
+        /* A small change left freed heap that malloc_trim() should return, off the reply's path:
+         * leakguardd does it a little later (its walk of the heap is ~0.5 ms). */
+        bool trim_pending;
 };
 
 LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir, GError **error);
