@@ -566,10 +566,6 @@ bool lg_state_save(const char *dir, const LgState *s, GError **error) {
         return ok;
 }
 
-bool lg_state_save_ruleset(const char *dir, const char *text, GError **error) {
-        return write_atomically(dir, LG_RULESET_FILE, text, -1, error);
-}
-
 bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error) {
         return write_synced(dir, LG_RULESET_STAGED, text, strlen(text), error);
 }

@@ -69,10 +69,9 @@ void lg_state_discard_parts(const char *dir);
 /* Syncs the directory: makes the renames done in it durable. */
 bool lg_state_sync(const char *dir, GError **error);
 
-/* The last applied ruleset text, kept for a start whose saved state no longer compiles. */
-bool lg_state_save_ruleset(const char *dir, const char *text, GError **error);
-/* The same in two steps, so that the text can be written and synced before the kernel has accepted
- * the change it belongs to: stage writes LG_RULESET_STAGED and syncs it, install renames it over
+/* The last applied ruleset text, kept for a start whose saved state no longer compiles. It is saved
+ * in two steps, so that the text can be written and synced before the kernel has accepted the
+ * change it belongs to: stage writes LG_RULESET_STAGED and syncs it, install renames it over
  * LG_RULESET_FILE (durable with the next lg_state_save_parts() or lg_state_sync()), discard
  * removes it (the change was refused). */
 #define LG_RULESET_STAGED LG_RULESET_FILE ".new"

@@ -322,7 +322,8 @@ static void test_state_staged_ruleset(void) {
         g_autofree char *path = g_build_filename(dir, LG_RULESET_FILE, NULL);
         g_autofree char *staged = g_build_filename(dir, LG_RULESET_STAGED, NULL);
         g_autoptr(GError) e = NULL;
-        g_assert_true(lg_state_save_ruleset(dir, "table inet leakguard { }\n", &e));
+        g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { }\n", &e) &&
+                      lg_state_install_ruleset(dir, &e));
         g_assert_true(lg_state_stage_ruleset(dir, "table inet leakguard { chain a { } }\n", &e));
         g_assert_no_error(e);
         g_autofree char *text = lg_state_load_ruleset(dir, &e);
