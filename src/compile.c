@@ -818,6 +818,30 @@ static bool emit_filter(Builder *b, LgChain *chain, LgLayer layer, const LgEnabl
         return true;
 }
 
+/* When every rule of a sublayer chain tests the same family first (ipv6-leak), the jump tests it
+ * instead: a packet of the other family then skips the chain with one comparison, not one per rule
+ * (IPv4 over the tunnel walked the five of ipv6-leak's outbound chain). The rules keep their
+ * `family`, so explain.c still knows it. Returns the family moved to the jump, or 0. */
+static int hoist_family(LgChain *c) {
+        int fam = 0;
+        for (guint i = 0; i < c->rules->len; i++) {
+                const LgRule *r = c->rules->pdata[i];
+                if (r->family == 0 || (fam && r->family != fam))
+                        return 0;
+                fam = r->family;
+        }
+        if (!fam)
+                return 0;
+        const char *test = fam == 4 ? "meta nfproto ipv4 " : "meta nfproto ipv6 ";
+        size_t n = strlen(test);
+        for (guint i = 0; i < c->rules->len; i++) {
+                LgRule *r = c->rules->pdata[i];
+                g_assert(g_str_has_prefix(r->text, test)); /* emit_filter() writes it first */
+                memmove(r->text, r->text + n, strlen(r->text + n) + 1);
+        }
+        return fam;
+}
+
 static bool filter_active(const LgEnabled *en, const LgFilter *f) {
         if (!f->when)
                 return true;
@@ -975,7 +999,9 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, const LgT
                                         /* ALE layers authorize new flows only. */
                                         chain_add_rule(base, g_strdup("ct state != new return"));
                         }
-                        chain_add_rule(base, g_strdup_printf("jump %s", name));
+                        int fam = ok ? hoist_family(c) : 0;
+                        chain_add_rule(base, fam ? g_strdup_printf("meta nfproto ipv%d jump %s", fam, name)
+                                                 : g_strdup_printf("jump %s", name));
                 }
         }
         g_ptr_array_extend_and_steal(t->chains, g_steal_pointer(&sublayer_chains));

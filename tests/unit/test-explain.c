@@ -223,9 +223,11 @@ static void test_chain_order_is_jump_order(void) {
                         continue;
                 g_autoptr(GPtrArray) jumps = g_ptr_array_new();
                 for (guint j = 0; j < base->rules->len; j++) {
+                        /* "jump NAME", or "meta nfproto ipvN jump NAME" (compile.c's hoist_family()) */
                         const char *text = ((LgRule *) base->rules->pdata[j])->text;
-                        if (g_str_has_prefix(text, "jump "))
-                                g_ptr_array_add(jumps, (gpointer) (text + 5));
+                        const char *jump = g_str_has_prefix(text, "jump ") ? text : strstr(text, " jump ");
+                        if (jump)
+                                g_ptr_array_add(jumps, (gpointer) (strchr(jump + 1, ' ') + 1));
                 }
                 guint n = 0;
                 for (guint j = 0; j < t->chains->len; j++) {
