@@ -15,6 +15,8 @@ static void set_free(LgSet *s) {
                 g_ptr_array_unref(s->elements);
         if (s->sources)
                 g_array_unref(s->sources);
+        if (s->ranges)
+                g_array_unref(s->ranges);
         g_free(s);
 }
 
@@ -132,10 +134,11 @@ static void addr_sort(GArray *addrs) {
 
 /* Sorted, merged ranges: a set never holds overlapping elements (the kernel refuses them in
  * interval sets), and equal inputs always give equal element lists. */
-static void addr_elements(GArray *addrs, GPtrArray *out) {
+static void addr_elements(GArray *addrs, LgSet *set) {
         addr_sort(addrs);
         GString *s = g_string_sized_new(48);
         guint n = addrs->len;
+        set->ranges = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), n);
         for (guint i = 0; i < n;) {
                 LgAddr cur = g_array_index(addrs, LgAddr, i);
                 int nbytes = cur.family == 4 ? 4 : 16;
@@ -149,23 +152,26 @@ static void addr_elements(GArray *addrs, GPtrArray *out) {
                 }
                 g_string_truncate(s, 0);
                 lg_addr_format(&cur, s);
-                g_ptr_array_add(out, g_memdup2(s->str, s->len + 1));
+                g_ptr_array_add(set->elements, g_memdup2(s->str, s->len + 1));
+                g_array_append_val(set->ranges, cur);
                 i = j;
         }
         g_string_free(s, TRUE);
 }
 
 /* Single addresses for a hash set: sorted and deduplicated, never merged into ranges. */
-static void exact_addr_elements(GArray *addrs, GPtrArray *out) {
+static void exact_addr_elements(GArray *addrs, LgSet *set) {
         g_array_sort(addrs, addr_cmp);
         GString *s = g_string_sized_new(48);
+        set->ranges = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), addrs->len);
         for (guint i = 0; i < addrs->len; i++) {
                 const LgAddr *a = &g_array_index(addrs, LgAddr, i);
                 if (i > 0 && addr_cmp(a, &g_array_index(addrs, LgAddr, i - 1)) == 0)
                         continue;
                 g_string_truncate(s, 0);
                 lg_addr_format(a, s);
-                g_ptr_array_add(out, g_strdup(s->str));
+                g_ptr_array_add(set->elements, g_strdup(s->str));
+                g_array_append_vals(set->ranges, a, 1);
         }
         g_string_free(s, TRUE);
 }
@@ -341,6 +347,7 @@ static bool reuse_elements(const Emit *e, LgSet *s, const LgCondition *c) {
                 return false;
         g_ptr_array_unref(s->elements);
         s->elements = g_ptr_array_ref(prev->elements);
+        s->ranges = prev->ranges ? g_array_ref(prev->ranges) : NULL;
         return true;
 }
 
@@ -523,7 +530,7 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
                 if (is_new && !reuse_elements(e, s, c)) {
                         g_autoptr(GArray) addrs = g_array_sized_new(FALSE, FALSE, sizeof(LgAddr), capacity);
                         collect_addrs(e, c, addrs);
-                        (exact ? exact_addr_elements : addr_elements)(addrs, s->elements);
+                        (exact ? exact_addr_elements : addr_elements)(addrs, s);
                 }
                 g_string_append_printf(e->rule, "%s %s %s@%s ", ipkey, addrkey, op(c), name);
         }
@@ -903,6 +910,7 @@ LgTable *lg_table_copy(const LgTable *t, const char *name, bool owner, int prior
                 n->interval = s->interval;
                 /* Element arrays are never changed once built: share them. */
                 n->elements = s->elements ? g_ptr_array_ref(s->elements) : NULL;
+                n->ranges = s->ranges ? g_array_ref(s->ranges) : NULL;
                 g_ptr_array_add(c->sets, n);
         }
         for (guint i = 0; i < t->chains->len; i++) {
@@ -1012,6 +1020,13 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, const LgT
         }
         g_ptr_array_sort(t->sets, set_order);
         return t;
+}
+
+void lg_ruleset_drop_ranges(LgRuleset *r) {
+        LgTable *tables[3] = {r->persistent, r->dynamic, r->guard};
+        for (int t = 0; t < 3; t++)
+                for (guint i = 0; tables[t] && i < tables[t]->sets->len; i++)
+                        g_clear_pointer(&((LgSet *) tables[t]->sets->pdata[i])->ranges, g_array_unref);
 }
 
 LgRuleset *lg_compile(GPtrArray *enabled, GError **error) {

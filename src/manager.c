@@ -776,6 +776,8 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
                         g_warning("%s", m->save_error);
                 }
         }
+        /* Only a job (joined above) could still read the sets. */
+        lg_ruleset_drop_ranges(m->applied);
         if (job && job->stage_ruleset) {
                 /* The large sets' parts just printed or reused: what the next save can reuse. */
                 g_hash_table_unref(m->fill_texts);

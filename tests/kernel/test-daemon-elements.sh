@@ -45,11 +45,13 @@ for o in json.load(sys.stdin)["nftables"]:
 handle_of() { ip netns exec $ns nft -a list chain inet leakguard outbound-layer | sed -n 's/.*chain outbound-layer { # handle \([0-9]*\).*/\1/p'; }
 
 # Single values make hash sets (name suffix .exact), prefixes, ranges and wildcards interval sets:
-# the second variant changes elements of hash sets only, the others change kinds as well.
+# the second variant changes elements of hash sets only, the fourth every element of the resolvers'
+# interval sets (sent from the compiler's binary ranges, not parsed back), the others change kinds.
 variants=(
   "tunnel=wg0 servers=198.51.100.7:51820/udp resolvers=10.64.0.1"
   "tunnel=wg1 servers=198.51.100.8:51820/udp,[2001:db8::7]:443/tcp,198.51.100.7:1194/tcp resolvers=10.64.0.2,10.64.0.1,fd00::53"
   "tunnel=wg* servers=198.51.100.8:51820/udp,198.51.100.9,[2001:db8::7]:443/tcp resolvers=10.0.0.0/8,255.255.255.0/24,fd00::/8"
+  "tunnel=wg* servers=198.51.100.8:51820/udp,198.51.100.9,[2001:db8::7]:443/tcp resolvers=172.16.0.0/12,192.0.2.0-192.0.2.9,::/0"
   "tunnel=tun0 servers=203.0.113.1/udp,203.0.113.2:1194,[2001:db8::8] resolvers=1.2.3.4-1.2.3.9,::/0"
   "tunnel=wg0 servers=198.51.100.7:51820/udp resolvers=10.64.0.1"
 )
