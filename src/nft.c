@@ -546,8 +546,8 @@ static bool put_kernel_elements(struct nlmsghdr *nlh, uint16_t *index, const LgS
         return element_range(set->type, elem, &k) && put_kernel_range(nlh, index, set, &k);
 }
 
-/* The same from the range the compiler printed `elem` from (LgSet.ranges): parsing 100,000
- * prefixes back was 8 of the 14 ms their encoding took. */
+/* The same from the range the compiler printed `elem` from (LgSet.ranges): not parsing 100,000
+ * prefixes back took 7 ms off their Enable (A/B, medians of 15). */
 static bool put_kernel_addr(struct nlmsghdr *nlh, uint16_t *index, const LgSet *set, const LgAddr *a) {
         ElemKey k = {.len = a->family == 4 ? 4 : 16};
         memcpy(k.key, a->start, k.len);
