@@ -97,14 +97,23 @@ static GHashTable *parse_group(GKeyFile *kf, const char *group, const char *name
 
 static bool read_state_file(const char *path, size_t max, char **ret, size_t *ret_len, GError **error);
 
-static bool side_file_name_valid(const char *f) {
-        if (!g_str_has_prefix(f, LG_STATE_SIDE_PREFIX) || !g_str_has_suffix(f, ".ini") ||
-            strlen(f) != strlen(LG_STATE_SIDE_PREFIX) + 64 + 4)
+/* PREFIX, 64 lowercase hex digits (a SHA-256), SUFFIX: nothing else, so no path either. */
+static bool hashed_name_valid(const char *f, const char *prefix, const char *suffix) {
+        size_t n = strlen(f);
+        if (!g_str_has_prefix(f, prefix) || !g_str_has_suffix(f, suffix) || n != strlen(prefix) + 64 + strlen(suffix))
                 return false;
-        for (const char *p = f + strlen(LG_STATE_SIDE_PREFIX); p < f + strlen(f) - 4; p++)
+        for (const char *p = f + strlen(prefix); p < f + n - strlen(suffix); p++)
                 if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
                         return false;
         return true;
+}
+
+static bool side_file_name_valid(const char *f) {
+        return hashed_name_valid(f, LG_STATE_SIDE_PREFIX, ".ini");
+}
+
+static bool set_file_name_valid(const char *f) {
+        return hashed_name_valid(f, LG_RULESET_SIDE_PREFIX, ".nft");
 }
 
 /* The parameters of policy `name` kept in side file `file` of `dir`: its name carries the SHA-256
@@ -580,8 +589,10 @@ void lg_state_discard_ruleset(const char *dir) {
                 g_warning("cannot remove %s: %s", path, g_strerror(errno));
 }
 
-char *lg_state_load_ruleset(const char *dir, GError **error) {
-        g_autofree char *path = g_build_filename(dir, LG_RULESET_FILE, NULL);
+/* `name` in `dir`, whole, as a C string: nftables reads one, and a NUL inside would silently cut
+ * the ruleset short. */
+static char *read_ruleset_file(const char *dir, const char *name, GError **error) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
         char *data = NULL;
         size_t len;
         GError *e = NULL;
@@ -591,11 +602,93 @@ char *lg_state_load_ruleset(const char *dir, GError **error) {
                 g_propagate_error(error, e);
                 return NULL;
         }
-        /* nftables reads a C string: a NUL inside would silently cut the ruleset short. */
         if (strlen(data) != len) {
                 g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s contains a NUL byte", path);
                 g_free(data);
                 return NULL;
         }
         return data;
+}
+
+bool lg_state_store_set_text(const char *dir, const char *text, size_t len, char **file, GError **error) {
+        g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) text, len);
+        g_autofree char *name = g_strconcat(LG_RULESET_SIDE_PREFIX, sum, ".nft", NULL);
+        /* The directory is synced here, not only with the ruleset's rename: a ruleset.nft that names
+         * the file must never outlive a crash that the file's own rename did not. New set files are
+         * rare (a large set changed); the ruleset including an existing one pays nothing. */
+        if (!write_atomically(dir, name, text, (gssize) len, error) || !sync_dir(dir, error))
+                return false;
+        *file = g_steal_pointer(&name);
+        return true;
+}
+
+char *lg_state_include_line(const char *dir, const char *file) {
+        g_autofree char *abs = g_canonicalize_filename(dir, NULL);
+        g_autofree char *path = g_build_filename(abs, file, NULL);
+        /* The path goes into nftables syntax: only characters that mean nothing there (no quote,
+         * newline, or the glob characters `include` expands). */
+        for (const char *p = path; *p; p++)
+                if (!g_ascii_isalnum(*p) && !strchr("/._+-@%,:=", *p))
+                        return NULL;
+        return g_strdup_printf("include \"%s\"\n", path);
+}
+
+void lg_state_remove_set_files(const char *dir, const char *const *keep, guint n) {
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *entry;
+        while (d && (entry = g_dir_read_name(d))) {
+                if (!set_file_name_valid(entry))
+                        continue;
+                bool used = false;
+                for (guint i = 0; i < n && !used; i++)
+                        used = g_str_equal(keep[i], entry);
+                if (!used) {
+                        g_autofree char *path = g_build_filename(dir, entry, NULL);
+                        if (g_unlink(path) < 0)
+                                g_warning("cannot remove %s: %s", path, g_strerror(errno));
+                }
+        }
+}
+
+/* Every line `include "…/sets-<SHA-256>.nft"` replaced by that file of `dir` (whatever directory
+ * the line names: the state directory may have moved), once its bytes match the name. */
+static char *expand_includes(const char *dir, const char *text, GError **error) {
+        g_autoptr(GString) out = g_string_new(NULL);
+        for (const char *line = text; *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t n = nl ? (size_t) (nl - line) + 1 : strlen(line);
+                if (!g_str_has_prefix(line, "include ")) {
+                        g_string_append_len(out, line, (gssize) n);
+                        line += n;
+                        continue;
+                }
+                g_autofree char *stmt = g_strndup(line, nl ? n - 1 : n);
+                const char *base = strrchr(stmt, '/');
+                size_t blen = base ? strlen(base + 1) : 0;
+                g_autofree char *file = blen > 1 ? g_strndup(base + 1, blen - 1) : NULL;
+                if (!g_str_has_prefix(stmt, "include \"/") || !g_str_has_suffix(stmt, "\"") || !file ||
+                    !set_file_name_valid(file)) {
+                        g_autofree char *esc = g_strescape(stmt, NULL);
+                        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not an include of a set file: %.120s",
+                                    LG_RULESET_FILE, esc);
+                        return NULL;
+                }
+                g_autofree char *data = read_ruleset_file(dir, file, error);
+                if (!data)
+                        return NULL;
+                g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, data, -1);
+                if (strncmp(file + strlen(LG_RULESET_SIDE_PREFIX), sum, 64) != 0) {
+                        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                                    "%s changed since it was written (its SHA-256 is %s)", file, sum);
+                        return NULL;
+                }
+                g_string_append(out, data);
+                line += n;
+        }
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+char *lg_state_load_ruleset(const char *dir, GError **error) {
+        g_autofree char *data = read_ruleset_file(dir, LG_RULESET_FILE, error);
+        return data ? expand_includes(dir, data, error) : NULL;
 }

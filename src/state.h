@@ -78,4 +78,20 @@ bool lg_state_sync(const char *dir, GError **error);
 bool lg_state_stage_ruleset(const char *dir, const char *text, GError **error);
 bool lg_state_install_ruleset(const char *dir, GError **error);
 void lg_state_discard_ruleset(const char *dir);
+/* The ruleset's text with its set files (below) in place of their includes; refused when one is
+ * missing or changed. */
 char *lg_state_load_ruleset(const char *dir, GError **error);
+
+/* A large set's elements in the fallback ruleset are a file of their own, named by the SHA-256 of
+ * its text and included by ruleset.nft (by its absolute path, so that `nft -f` reads the file as
+ * the daemon does): an Enable of another policy then rewrites and syncs the small ruleset, not the
+ * 1.6 MB of a 100,000-prefix set it did not change. Written atomically and durably; `file` gets its
+ * name. */
+#define LG_RULESET_SIDE_PREFIX "sets-"
+bool lg_state_store_set_text(const char *dir, const char *text, size_t len, char **file, GError **error);
+/* `include "DIR/FILE"` and a newline: the line ruleset.nft has in place of the set's elements; NULL
+ * when the absolute path holds a character other than letters, digits and /._+-@%,:= (the
+ * elements then stay in ruleset.nft). */
+char *lg_state_include_line(const char *dir, const char *file);
+/* Removes the set files the installed ruleset no longer includes (`keep`: the ones it does). */
+void lg_state_remove_set_files(const char *dir, const char *const *keep, guint n);

@@ -21,6 +21,13 @@ window_lines() { grep -c "another transaction was committed while our batch was"
 gen() { local g; g=$(lgd_prop Generation); echo "${g#t }"; }
 state_is() { [ "$(lgd_prop State)" = "s \"$1\"" ]; }
 side_file() { ls "$LGD_STATE_DIR"/params-*.ini 2>/dev/null; }
+set_file() { ls "$LGD_STATE_DIR"/sets-*.nft 2>/dev/null; }
+# ruleset.nft with each `include "FILE"` line replaced by FILE, as nft -f reads it.
+expanded_ruleset() { python3 -c '
+import re, sys
+for line in open(sys.argv[1]):
+    m = re.fullmatch(r"include \"(/[^\"]*)\"\n", line)
+    sys.stdout.write(open(m.group(1)).read() if m else line)' "$LGD_STATE_DIR/ruleset.nft"; }
 
 lgd_start
 lgd_expect_ok "Enable killswitch" lgd_busctl Enable 'sa{sv}' killswitch 2 tunnel s wg0 servers as 1 10.99.1.2:9000/udp
@@ -41,7 +48,14 @@ side=$(side_file)
 # The fallback ruleset and the side file are written while the kernel inserts the elements; both must
 # be in place, synced, when Enable returns, and the staging file gone.
 lgd_eq "the fallback ruleset holds every prefix when Enable returns" \
-        "$(grep -o '11\.[0-9]*\.[0-9]*\.8/30' "$LGD_STATE_DIR/ruleset.nft" | wc -l)" "$N"
+        "$(expanded_ruleset | grep -o '11\.[0-9]*\.[0-9]*\.8/30' | wc -l)" "$N"
+# The set's elements are a file of their own, named by its SHA-256, which ruleset.nft includes.
+sets=$(set_file)
+[ "$(echo "$sets" | wc -w)" = 1 ] && [ "$sets" = "$LGD_STATE_DIR/sets-$(sha256sum "$sets" | cut -c1-64).nft" ] &&
+        grep -qxF "include \"$(realpath "$sets")\"" "$LGD_STATE_DIR/ruleset.nft" &&
+        [ "$(stat -c %s "$LGD_STATE_DIR/ruleset.nft")" -lt 20000 ] &&
+        lg_pass "the set's elements are in $(basename "$sets") ($(stat -c %s "$sets") bytes), which the small ruleset.nft includes" ||
+        lg_fail "set file" "$sets; $(grep include "$LGD_STATE_DIR/ruleset.nft")"
 [ ! -e "$LGD_STATE_DIR/ruleset.nft.new" ] && lg_pass "no staged ruleset left" || lg_fail "staged ruleset" "$(ls -l "$LGD_STATE_DIR")"
 packet_blocked() { lg_in a nft list chain inet leakguard outbound.blocklist.blocklist | grep -q "@$set4"; }
 packet_blocked && lg_pass "the blocklist rule refers to the set" || lg_fail "rule" "$(lgd_ruleset | head -20)"
@@ -125,6 +139,7 @@ lg_log "# rules change while the big set stays: the fallback ruleset reuses the 
 # keeps from the save before (FillText in manager.c). The file must be what leakguardctl compile
 # prints for the same policies, byte for byte.
 printf '%s\n' "${nets[@]}" > "$LG_TMP/nets.txt"
+sets=$(set_file)
 files=("$LGD_POLICY_DIR/blocklist.yaml" "$LGD_POLICY_DIR/killswitch.yaml")
 for p in dns-leak ipv6-leak; do
         case $p in
@@ -134,8 +149,36 @@ for p in dns-leak ipv6-leak; do
         files+=("$LGD_POLICY_DIR/$p.yaml")
         "$LEAKGUARDCTL" compile "${files[@]}" tunnel=wg0 killswitch.servers=10.99.1.2:9000/udp resolvers=10.99.1.53 \
                 "nets=@$LG_TMP/nets.txt" > "$LG_TMP/expected.nft"
-        cmp -s "$LG_TMP/expected.nft" "$LGD_STATE_DIR/ruleset.nft" &&
-                lg_pass "after Enable $p: ruleset.nft is what leakguardctl compile prints ($(stat -c %s "$LGD_STATE_DIR/ruleset.nft") bytes)" ||
-                lg_fail "after Enable $p: ruleset.nft" "$(diff "$LG_TMP/expected.nft" "$LGD_STATE_DIR/ruleset.nft" | head -c 600)"
+        cmp -s "$LG_TMP/expected.nft" <(expanded_ruleset) &&
+                lg_pass "after Enable $p: ruleset.nft and its set file are what leakguardctl compile prints" ||
+                lg_fail "after Enable $p: ruleset.nft" "$(diff "$LG_TMP/expected.nft" <(expanded_ruleset) | head -c 600)"
+        # The first save after an Enable that changed nothing (its new element array made the
+        # daemon forget which file holds it) writes the same file again; the next one must not.
+        [ "$p" = dns-leak ] || lgd_eq "after Enable $p: the set file was not rewritten" "$(stat -c '%i %Y.%y' "$sets")" "$sets_before"
+        sets_before=$(stat -c '%i %Y.%y' "$sets")
 done
+# nft -f itself reads the file and its include (in a namespace of its own).
+ip netns add "lgtest-fb-$$"
+ip netns exec "lgtest-fb-$$" nft -f "$LGD_STATE_DIR/ruleset.nft" &&
+        lgd_eq "nft -f ruleset.nft loads every prefix" \
+                "$(ip netns exec "lgtest-fb-$$" nft list set inet leakguard "$set4" | grep -o '11\.[0-9]*\.[0-9]*\.8/30' | wc -l)" "$N" ||
+        lg_fail "nft -f ruleset.nft" "refused"
+ip netns del "lgtest-fb-$$"
+
+lg_log "# a start whose state.ini is unusable applies the fallback ruleset, set file included"
+lg_daemon_stop TERM
+lg_in a nft delete table inet leakguard
+echo garbage > "$LGD_STATE_DIR/state.ini"
+lgd_start
+lgd_eq "fallback: the set holds every prefix" "$(count_set)" "$N"
+state_is degraded && lg_pass "fallback: degraded" || lg_fail "fallback: State" "$(lgd_prop State)"
+lg_daemon_stop TERM
+lg_in a nft delete table inet leakguard
+printf 'x' | dd of="$sets" bs=1 seek=100 conv=notrunc 2>/dev/null
+lgd_start
+lg_in a nft list table inet leakguard >/dev/null 2>&1 && lg_fail "fallback with a changed set file" "applied" ||
+        lg_pass "fallback: a set file changed since it was written is refused, nothing applied"
+grep -q "no saved ruleset to fall back to: .*$(basename "$sets") changed since it was written" "$LG_BUS_DIR/daemon.log" &&
+        lg_pass "fallback: the log names the changed set file" || lg_fail "fallback: log" "$(tail -5 "$LG_BUS_DIR/daemon.log")"
+state_is degraded && lg_pass "fallback refused: degraded" || lg_fail "fallback refused: State" "$(lgd_prop State)"
 lg_done

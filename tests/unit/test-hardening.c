@@ -298,6 +298,81 @@ static void test_state_side_files(void) {
         g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* A large set's elements in a file of their own that ruleset.nft includes: read back in place of
+ * the include, refused when changed, missing or not one of ours; unused ones removed. */
+static void test_state_set_files(void) {
+        g_autofree char *dir = g_dir_make_tmp("lg-sets-XXXXXX", NULL);
+        const char *elems = "flush set inet leakguard s\nadd element inet leakguard s { 10.0.0.0/8 }\n";
+        g_autofree char *file = NULL;
+        g_autoptr(GError) e = NULL;
+        g_assert_true(lg_state_store_set_text(dir, elems, strlen(elems), &file, &e));
+        g_assert_no_error(e);
+        g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, elems, -1);
+        g_autofree char *want = g_strconcat(LG_RULESET_SIDE_PREFIX, sum, ".nft", NULL);
+        g_assert_cmpstr(file, ==, want);
+        g_autofree char *line = lg_state_include_line(dir, file);
+        g_autofree char *text = g_strconcat("table inet leakguard { }\n", line, "# end\n", NULL);
+        g_assert_true(lg_state_stage_ruleset(dir, text, &e));
+        g_assert_true(lg_state_install_ruleset(dir, &e));
+        g_autofree char *back = lg_state_load_ruleset(dir, &e);
+        g_assert_no_error(e);
+        g_autofree char *expanded = g_strconcat("table inet leakguard { }\n", elems, "# end\n", NULL);
+        g_assert_cmpstr(back, ==, expanded);
+
+        g_autofree char *path = g_build_filename(dir, file, NULL);
+        g_autofree char *rpath = g_build_filename(dir, LG_RULESET_FILE, NULL);
+        struct {
+                const char *ruleset; /* NULL: `text` */
+                const char *set;     /* NULL: the file stays as it is */
+                const char *error;
+        } cases[] = {
+                {NULL, "flush set inet leakguard s\n", "changed since it was written"},
+                {"include \"/etc/nftables.conf\"\n", NULL, "not an include of a set file"},
+                {"include \"sets-0000000000000000000000000000000000000000000000000000000000000000.nft\"\n", NULL,
+                 "not an include of a set file"},
+                {"include \"/x/../sets-../../etc/passwd.nft\"\n", NULL, "not an include of a set file"},
+                {"include \"/elsewhere/sets-00000000000000000000000000000000000000000000000000000000000000aa.nft\"\n",
+                 NULL, "does not exist"},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_assert_true(g_file_set_contents(rpath, cases[i].ruleset ? cases[i].ruleset : text, -1, NULL));
+                g_assert_true(g_file_set_contents(path, cases[i].set ? cases[i].set : elems, -1, NULL));
+                g_autoptr(GError) ei = NULL;
+                g_assert_null(lg_state_load_ruleset(dir, &ei));
+                g_assert_nonnull(ei);
+                if (!strstr(ei->message, cases[i].error))
+                        g_error("case %zu: %s", i, ei->message);
+        }
+        g_unlink(path);
+        g_assert_true(g_file_set_contents(rpath, text, -1, NULL));
+        g_autoptr(GError) e5 = NULL;
+        g_assert_null(lg_state_load_ruleset(dir, &e5));
+        g_assert_nonnull(strstr(e5->message, "does not exist"));
+
+        /* Only the files named are kept, and only set files are touched. */
+        g_autofree char *other = NULL;
+        g_assert_true(lg_state_store_set_text(dir, "x\n", 2, &other, &e));
+        g_clear_pointer(&file, g_free);
+        g_assert_true(lg_state_store_set_text(dir, elems, strlen(elems), &file, &e));
+        const char *keep[] = {file};
+        lg_state_remove_set_files(dir, keep, 1);
+        g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+        g_autofree char *opath = g_build_filename(dir, other, NULL);
+        g_assert_false(g_file_test(opath, G_FILE_TEST_EXISTS));
+        g_assert_true(g_file_test(rpath, G_FILE_TEST_EXISTS));
+        lg_state_remove_set_files(dir, NULL, 0);
+        g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+        g_unlink(rpath);
+        g_assert_cmpint(g_rmdir(dir), ==, 0);
+        /* A directory that nftables syntax cannot name gets no include (the elements stay inline). */
+        g_assert_null(lg_state_include_line("/var/lib/a\"b", file));
+        g_assert_null(lg_state_include_line("/var/lib/a\nb", file));
+        g_assert_null(lg_state_include_line("/var/lib/*", file));
+        g_autofree char *fine = lg_state_include_line("/var/lib/leakguard", file);
+        g_autofree char *want_line = g_strdup_printf("include \"/var/lib/leakguard/%s\"\n", file);
+        g_assert_cmpstr(fine, ==, want_line);
+}
+
 static const char two_lists[] = "policy: two\n"
                                 "parameters:\n"
                                 "  a: { type: ports }\n"
@@ -396,6 +471,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/hardening/state/load-files", test_state_load_files);
         g_test_add_func("/hardening/state/side-files", test_state_side_files);
         g_test_add_func("/hardening/state/staged-ruleset", test_state_staged_ruleset);
+        g_test_add_func("/hardening/state/set-files", test_state_set_files);
         g_test_add_func("/hardening/params/items-total", test_param_items_total);
         g_test_add_func("/hardening/error-text", test_error_text);
         g_test_add_func("/hardening/policy/null-data", test_policy_null_data);
