@@ -64,13 +64,13 @@ typedef struct {
 
 /* `enabled` holds LgEnabled*; order does not matter (the output is sorted and deterministic). */
 LgRuleset *lg_compile(GPtrArray *enabled, GError **error);
-/* Forgets the sets' binary ranges: they spare the encoder parsing a set's elements back when it
- * sends all of them, which happens once (3.3 MB kept for nothing with 100,000 prefixes). */
-void lg_ruleset_drop_ranges(LgRuleset *r);
 /* The same, reusing the element lists of `previous` (the last compile of the same enabled policies,
  * whose parameter values are still alive) for sets whose inputs are the very same values. */
 LgRuleset *lg_compile_incremental(GPtrArray *enabled, const LgRuleset *previous, GError **error);
 void lg_ruleset_free(LgRuleset *r);
+/* Forgets the sets' binary ranges: they spare the encoder parsing a set's elements back when it
+ * sends all of them, which happens once; kept, they would be 33 bytes per element for nothing. */
+void lg_ruleset_drop_ranges(LgRuleset *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgRuleset, lg_ruleset_free)
 
 /* Tables built by hand: what nft.c read back from the kernel (names only, no rules or elements). */

@@ -633,8 +633,9 @@ bool lg_nft_update_elements(LgNft *n, const LgTable *const *want, const LgTable 
                                         (pass == 0 ? 0 : NLM_F_CREATE) | NLM_F_ACK, seq++, table->name, set->name);
                                 struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
                                 uint16_t index = 0;
-                                /* Additions are a subset of set->elements in its order: as many
-                                 * are all of them, one for one with the ranges. */
+                                /* Additions are a subset of set->elements, in its order: when
+                                 * there are as many, they are all of them, one for one with the
+                                 * ranges. */
                                 const GArray *ranges = pass == 1 && set->ranges &&
                                                                        set->ranges->len == elems->len &&
                                                                        set->elements->len == elems->len

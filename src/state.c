@@ -507,22 +507,32 @@ bool lg_state_store_policy_text(const char *dir, const char *text, char **file, 
         return true;
 }
 
-/* Side files that state.ini no longer names: a crash before this leaves them, the next save goes. */
-static void remove_unreferenced(const char *dir, const LgStatePart *parts, guint n) {
+/* The files of `dir` named PREFIX<SHA-256>SUFFIX that `keep` (n names, NULL for none) does not
+ * name: a crash before this leaves them, the next save removes them. */
+static void remove_hashed_files(const char *dir, const char *prefix, const char *suffix, const char *const *keep,
+                                guint n) {
         g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
         const char *entry;
         while (d && (entry = g_dir_read_name(d))) {
-                if (!side_file_name_valid(entry))
+                if (!hashed_name_valid(entry, prefix, suffix))
                         continue;
                 bool used = false;
                 for (guint i = 0; i < n && !used; i++)
-                        used = g_strcmp0(parts[i].file, entry) == 0;
+                        used = g_strcmp0(keep[i], entry) == 0;
                 if (!used) {
                         g_autofree char *path = g_build_filename(dir, entry, NULL);
                         if (g_unlink(path) < 0)
                                 g_warning("cannot remove %s: %s", path, g_strerror(errno));
                 }
         }
+}
+
+/* Side files that state.ini no longer names. */
+static void remove_unreferenced(const char *dir, const LgStatePart *parts, guint n) {
+        g_autofree const char **keep = g_new0(const char *, MAX(n, 1));
+        for (guint i = 0; i < n; i++)
+                keep[i] = parts[i].file;
+        remove_hashed_files(dir, LG_STATE_SIDE_PREFIX, ".ini", keep, n);
 }
 
 bool lg_state_stage_parts(const char *dir, guint64 generation, const LgStatePart *parts, guint n, GError **error) {
@@ -634,20 +644,7 @@ char *lg_state_include_line(const char *dir, const char *file) {
 }
 
 void lg_state_remove_set_files(const char *dir, const char *const *keep, guint n) {
-        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-        const char *entry;
-        while (d && (entry = g_dir_read_name(d))) {
-                if (!set_file_name_valid(entry))
-                        continue;
-                bool used = false;
-                for (guint i = 0; i < n && !used; i++)
-                        used = g_str_equal(keep[i], entry);
-                if (!used) {
-                        g_autofree char *path = g_build_filename(dir, entry, NULL);
-                        if (g_unlink(path) < 0)
-                                g_warning("cannot remove %s: %s", path, g_strerror(errno));
-                }
-        }
+        remove_hashed_files(dir, LG_RULESET_SIDE_PREFIX, ".nft", keep, n);
 }
 
 /* Every line `include "…/sets-<SHA-256>.nft"` replaced by that file of `dir` (whatever directory
