@@ -34,18 +34,19 @@ static void saved_text_free(SavedText *t) {
         g_free(t);
 }
 
-/* A large set's part of the fallback ruleset (lg_set_write_fill()), kept in a file of its own that
- * the ruleset includes (lg_state_store_set_text()): 1.6 MB for 100,000 prefixes, 3-6 ms to print
- * and 1.5-3 ms to sync, which every Enable of another policy paid again while the big set stayed
- * the same. Reused while the set's compiled elements are the same array (lg_compile_incremental()
- * keeps an unchanged set's array), which holds a reference so that its address stays unique. */
+/* The file that holds a large set's part of the fallback ruleset (lg_set_write_fill(),
+ * lg_state_store_set_text()), which the ruleset includes: 1.6 MB for 100,000 prefixes, 3-6 ms to
+ * print and 1.5-3 ms to sync, which every Enable of another policy paid again while the big set
+ * stayed the same. Reused while the set's compiled elements are the same array
+ * (lg_compile_incremental() keeps an unchanged set's array), which holds a reference so that its
+ * address stays unique. */
 typedef struct {
         GPtrArray *elements;
         char *table, *set;
         char *file; /* its set file in the state directory */
-} FillText;
+} SetFile;
 
-static void fill_text_free(FillText *f) {
+static void set_file_free(SetFile *f) {
         g_ptr_array_unref(f->elements);
         g_free(f->table);
         g_free(f->set);
@@ -53,20 +54,20 @@ static void fill_text_free(FillText *f) {
         g_free(f);
 }
 
-static GHashTable *fill_texts_new(void) {
-        return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) fill_text_free);
+static GHashTable *set_files_new(void) {
+        return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) set_file_free);
 }
 
-/* Sets with fewer elements than this are printed each time. */
-#define FILL_TEXT_MIN_ELEMENTS 1024
+/* Sets with fewer elements than this are printed into the ruleset itself. */
+#define SET_FILE_MIN_ELEMENTS 1024
 
-/* After a change that kept the fallback ruleset (a reconnect): a part whose set no longer has those
- * elements would only hold their memory. */
-static void prune_fill_texts(LgManager *m) {
+/* After a change that kept the fallback ruleset (a reconnect): an entry whose set no longer has
+ * those elements would only hold their memory (the file stays: the installed ruleset includes it). */
+static void prune_set_files(LgManager *m) {
         const LgTable *t = m->applied->persistent;
         GHashTableIter it;
         gpointer k;
-        g_hash_table_iter_init(&it, m->fill_texts);
+        g_hash_table_iter_init(&it, m->set_files);
         while (g_hash_table_iter_next(&it, &k, NULL)) {
                 bool used = false;
                 for (guint i = 0; t && i < t->sets->len && !used; i++)
@@ -116,7 +117,7 @@ LgManager *lg_manager_new(const char *const *policy_dirs, const char *state_dir,
         m->policies = policy_table_new();
         m->enabled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) enabled_free);
         m->saved_texts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) saved_text_free);
-        m->fill_texts = fill_texts_new();
+        m->set_files = set_files_new();
         m->nft = g_steal_pointer(&nft);
         /* Until our first transaction, "applied" is what the kernel holds (names only), so that the
          * first replace deletes stale objects of an earlier run and keeps its base chains. */
@@ -137,7 +138,7 @@ void lg_manager_free(LgManager *m) {
                 return;
         g_hash_table_unref(m->enabled);
         g_hash_table_unref(m->saved_texts);
-        g_hash_table_unref(m->fill_texts);
+        g_hash_table_unref(m->set_files);
         g_hash_table_unref(m->policies);
         g_ptr_array_unref(m->policy_dirs);
         lg_ruleset_free(m->applied);
@@ -431,8 +432,8 @@ typedef struct {
         const LgTable *ruleset; /* the persistent table to stage (NULL: none, an empty file) */
         GArray *texts;          /* PendingText */
         GArray *parts;          /* PartSource */
-        GHashTable *fill_texts; /* m->fill_texts, read by the job only */
-        GHashTable *fills;      /* result: the large sets' parts of the staged ruleset (fill_texts_new()) */
+        GHashTable *set_files;     /* m->set_files, read by the job only */
+        GHashTable *new_set_files; /* result: the set files the staged ruleset includes (set_files_new()) */
         GThread *thread, *ruleset_thread;
         bool done, ruleset_done, staged, installed, state_staged, state_installed;
         GError *ruleset_error, *error;
@@ -446,11 +447,11 @@ typedef struct {
 
 static void write_fill(const LgSet *s, const char *table, GString *out, void *userdata) {
         SaveJob *j = userdata;
-        if (s->elements->len < FILL_TEXT_MIN_ELEMENTS) {
+        if (s->elements->len < SET_FILE_MIN_ELEMENTS) {
                 lg_set_write_fill(s, table, out);
                 return;
         }
-        FillText *f = g_hash_table_lookup(j->fill_texts, s->elements);
+        SetFile *f = g_hash_table_lookup(j->set_files, s->elements);
         /* Whether nftables syntax can name the state directory (a set file's own name always can). */
         g_autofree char *file = NULL, *probe = lg_state_include_line(j->dir, LG_RULESET_SIDE_PREFIX);
         if (!probe) {
@@ -472,12 +473,12 @@ static void write_fill(const LgSet *s, const char *table, GString *out, void *us
         }
         g_autofree char *line = lg_state_include_line(j->dir, file);
         g_string_append(out, line);
-        FillText *n = g_new0(FillText, 1);
+        SetFile *n = g_new0(SetFile, 1);
         n->elements = g_ptr_array_ref(s->elements);
         n->table = g_strdup(table);
         n->set = g_strdup(s->name);
         n->file = g_steal_pointer(&file);
-        g_hash_table_replace(j->fills, n->elements, n);
+        g_hash_table_replace(j->new_set_files, n->elements, n);
 }
 
 /* The set files that only rulesets older than the one just installed (and made durable by the
@@ -486,9 +487,9 @@ static void remove_old_set_files(LgManager *m, SaveJob *j) {
         g_autoptr(GPtrArray) keep = g_ptr_array_new();
         GHashTableIter it;
         gpointer v;
-        g_hash_table_iter_init(&it, j->fills);
+        g_hash_table_iter_init(&it, j->new_set_files);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                g_ptr_array_add(keep, ((FillText *) v)->file);
+                g_ptr_array_add(keep, ((SetFile *) v)->file);
         lg_state_remove_set_files(m->state_dir, (const char *const *) keep->pdata, keep->len);
 }
 
@@ -582,7 +583,7 @@ static void save_job_free(SaveJob *j) {
         }
         g_array_unref(j->texts);
         g_array_unref(j->parts);
-        g_clear_pointer(&j->fills, g_hash_table_unref);
+        g_clear_pointer(&j->new_set_files, g_hash_table_unref);
         g_clear_error(&j->ruleset_error);
         g_clear_error(&j->error);
         g_free(j);
@@ -600,8 +601,8 @@ static SaveJob *save_job_start(LgManager *m, GHashTable *enabled, const LgRulese
         j->ruleset = next->persistent;
         j->texts = g_array_new(FALSE, TRUE, sizeof(PendingText));
         j->parts = g_array_new(FALSE, TRUE, sizeof(PartSource));
-        j->fill_texts = m->fill_texts;
-        j->fills = fill_texts_new();
+        j->set_files = m->set_files;
+        j->new_set_files = set_files_new();
         guint64 items = 0;
         for (guint i = 0; stage_ruleset && next->persistent && i < next->persistent->sets->len; i++) {
                 const LgSet *set = next->persistent->sets->pdata[i];
@@ -805,11 +806,11 @@ static bool commit(LgManager *m, GHashTable *enabled, GError **error) {
         /* Only a job (joined above) could still read the sets. */
         lg_ruleset_drop_ranges(m->applied);
         if (job && job->stage_ruleset) {
-                /* The large sets' parts just printed or reused: what the next save can reuse. */
-                g_hash_table_unref(m->fill_texts);
-                m->fill_texts = g_steal_pointer(&job->fills);
+                /* The set files just written or reused: what the next save can reuse. */
+                g_hash_table_unref(m->set_files);
+                m->set_files = g_steal_pointer(&job->new_set_files);
         } else
-                prune_fill_texts(m);
+                prune_set_files(m);
         lg_manager_verify(m);
         notify_changed(m);
         /* A change of a large set frees tens of megabytes of text and libnftables' cache; give them

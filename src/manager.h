@@ -53,7 +53,7 @@ struct LgManager {
          * not the guard while the daemon lives, and the persistent table outlives a crash. */
         bool tamper_guard;
         GHashTable *saved_texts; /* policy name → its part of state.ini, while its parameters stay the same */
-        GHashTable *fill_texts;  /* a large set's elements (GPtrArray*) → its part of the fallback ruleset */
+        GHashTable *set_files;   /* a large set's elements (GPtrArray*) → the set file that holds them */
         /* A small change left freed heap that malloc_trim() should return, off the reply's path:
          * leakguardd does it a little later (its walk of the heap is ~0.5 ms). */
         bool trim_pending;

@@ -134,10 +134,10 @@ lgd_eq "the refilled set holds every prefix" "$(count_set)" "$N"
 lgd_expect_ok "Enable blocklist once more, nobody else committing" lgd_busctl Enable 'sa{sv}' blocklist 1 nets as "$N" "${nets[@]}"
 lgd_eq "the set holds every prefix" "$(count_set)" "$N"
 
-lg_log "# rules change while the big set stays: the fallback ruleset reuses the set's printed part"
-# Each Enable below rewrites ruleset.nft; the blocklist's 20,000 elements are the part the daemon
-# keeps from the save before (FillText in manager.c). The file must be what leakguardctl compile
-# prints for the same policies, byte for byte.
+lg_log "# rules change while the big set stays: the fallback ruleset keeps including the set's file"
+# Each Enable below rewrites ruleset.nft; the blocklist's 20,000 elements stay in the set file the
+# save before wrote (SetFile in manager.c). The ruleset with its include expanded must be what
+# leakguardctl compile prints for the same policies, byte for byte.
 printf '%s\n' "${nets[@]}" > "$LG_TMP/nets.txt"
 sets=$(set_file)
 files=("$LGD_POLICY_DIR/blocklist.yaml" "$LGD_POLICY_DIR/killswitch.yaml")
@@ -158,12 +158,11 @@ for p in dns-leak ipv6-leak; do
         sets_before=$(stat -c '%i %Y.%y' "$sets")
 done
 # nft -f itself reads the file and its include (in a namespace of its own).
-ip netns add "lgtest-fb-$$"
-ip netns exec "lgtest-fb-$$" nft -f "$LGD_STATE_DIR/ruleset.nft" &&
+lg_netns_new fb
+lg_in fb nft -f "$LGD_STATE_DIR/ruleset.nft" &&
         lgd_eq "nft -f ruleset.nft loads every prefix" \
-                "$(ip netns exec "lgtest-fb-$$" nft list set inet leakguard "$set4" | grep -o '11\.[0-9]*\.[0-9]*\.8/30' | wc -l)" "$N" ||
+                "$(lg_in fb nft list set inet leakguard "$set4" | grep -o '11\.[0-9]*\.[0-9]*\.8/30' | wc -l)" "$N" ||
         lg_fail "nft -f ruleset.nft" "refused"
-ip netns del "lgtest-fb-$$"
 
 lg_log "# a start whose state.ini is unusable applies the fallback ruleset, set file included"
 lg_daemon_stop TERM
