@@ -537,10 +537,15 @@ static CondResult emit_address(Emit *e, const LgCondition *c) {
         return COND_OK;
 }
 
+/* The transport port a port condition tests on `layer`: `remote` is the destination going out
+ * and the source coming in, as for addresses. */
+static bool port_is_source(LgLayer layer, LgCondKey key) {
+        bool remote = key == LG_COND_REMOTE_PORT;
+        return lg_layer_is_inbound(layer) ? remote : !remote;
+}
+
 static CondResult emit_port(Emit *e, const LgCondition *c) {
-        bool remote = c->key == LG_COND_REMOTE_PORT;
-        bool src = lg_layer_is_inbound(e->layer) ? remote : !remote;
-        const char *portkey = src ? "sport" : "dport";
+        const char *portkey = port_is_source(e->layer, c->key) ? "sport" : "dport";
         g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(LgPortRange));
         g_array_append_vals(ports, c->literal->ports->data, c->literal->ports->len);
         for (guint i = 0; i < c->params->len; i++) {
@@ -849,6 +854,49 @@ static int hoist_family(LgChain *c) {
         return fam;
 }
 
+/* A test for the jump that every rule of the chain implies, as hoist_family() does for the family:
+ * when each rule's filter requires the same transport port (destination or source) to be in a list
+ * written in the policy, the jump tests the union of those lists. A packet outside it matches no
+ * rule of the chain, so skipping the chain changes no verdict and no counter; the rules keep their
+ * own test. For dns-leak, every non-DNS packet then skips its five outbound rules with one lookup.
+ * Lists from parameters are left out: a reconnect changes set elements, never this rule. A list of
+ * several items is a named set, `g.CHAIN.dport` (DESIGN.md §1: every list is one). Returns the test
+ * ("th dport @g.… ") or NULL. */
+static char *port_gate(Builder *b, const LgChain *c) {
+        for (int source = 0; source < 2; source++) {
+                g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(LgPortRange));
+                bool all = c->rules->len > 0;
+                for (guint i = 0; i < c->rules->len && all; i++) {
+                        const LgFilter *f = ((const LgRule *) c->rules->pdata[i])->model;
+                        const LgCondition *pc = NULL;
+                        const LgCondKey keys[] = {LG_COND_REMOTE_PORT, LG_COND_LOCAL_PORT};
+                        for (size_t k = 0; k < G_N_ELEMENTS(keys) && !pc; k++)
+                                if (port_is_source(c->layer, keys[k]) == source)
+                                        pc = lg_filter_find_condition(f, keys[k], false);
+                        all = pc && pc->params->len == 0 && pc->literal->ports->len > 0;
+                        if (all)
+                                g_array_append_vals(ports, pc->literal->ports->data, pc->literal->ports->len);
+                }
+                if (!all)
+                        continue;
+                const char *key = source ? "sport" : "dport";
+                g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+                port_elements(ports, false, items);
+                if (items->len == 1)
+                        return g_strdup_printf("th %s %s ", key, (const char *) items->pdata[0]);
+                bool exact = true;
+                for (guint i = 0; i < items->len && exact; i++)
+                        exact = strchr(items->pdata[i], '-') == NULL;
+                g_autofree char *name = g_strdup_printf("g.%s.%s%s", c->name, key, exact ? ".exact" : "");
+                bool is_new;
+                LgSet *s = builder_set(b, name, "inet_service", !exact, &is_new);
+                g_assert(is_new); /* one per chain */
+                g_ptr_array_extend_and_steal(s->elements, g_steal_pointer(&items));
+                return g_strdup_printf("th %s @%s ", key, name);
+        }
+        return NULL;
+}
+
 static bool filter_active(const LgEnabled *en, const LgFilter *f) {
         if (!f->when)
                 return true;
@@ -1008,8 +1056,10 @@ static LgTable *compile_table(GPtrArray *enabled, LgLifetime lifetime, const LgT
                                         chain_add_rule(base, g_strdup("ct state != new return"));
                         }
                         int fam = ok ? hoist_family(c) : 0;
-                        chain_add_rule(base, fam ? g_strdup_printf("meta nfproto ipv%d jump %s", fam, name)
-                                                 : g_strdup_printf("jump %s", name));
+                        g_autofree char *ports = ok ? port_gate(&b, c) : NULL;
+                        chain_add_rule(base, g_strdup_printf("%s%s%sjump %s", fam ? "meta nfproto " : "",
+                                                             fam == 4 ? "ipv4 " : fam == 6 ? "ipv6 " : "",
+                                                             ports ? ports : "", name));
                 }
         }
         g_ptr_array_extend_and_steal(t->chains, g_steal_pointer(&sublayer_chains));

@@ -21,7 +21,7 @@ outbound_handle() {
 }
 outbound_jumps() {
         lg_in a nft list table inet leakguard 2>/dev/null |
-                awk '/^\tchain / { inb = 0 } /hook output/ { inb = 1 } inb && $1 == "jump" { print $2 }' | tr '\n' ' '
+                awk '/^\tchain / { inb = 0 } /hook output/ { inb = 1 } inb { for (i = 1; i < NF; i++) if ($i == "jump") print $(i + 1) }' | tr '\n' ' '
 }
 # monitor_check N EXPR LABEL: the N-th PropertiesChanged (1-based) seen by the python monitor
 # satisfies the python expression EXPR over `c` (waits 5 s at most for it to arrive).
@@ -139,8 +139,8 @@ lgd_expect_ok "Status (gdbus)" lgd_gdbus Status
 lgd_eq "Status: killswitch parameters" "$(lgd_status_get "sorted(s['Policies']['killswitch']['Parameters'].items())")" \
         "[('allow_lan', False), ('servers', ['10.99.1.3:9000/udp']), ('tunnel', 'wg0')]"
 lgd_eq "Status: killswitch sublayer and filters" \
-        "$(lgd_status_get "[(sl['Name'], sl['Weight'], [(f['Name'], f['Weight'], f['Action'], f['Active']) for f in sl['Filters']][-2:]) for sl in s['Policies']['killswitch']['Sublayers']]")" \
-        "[('killswitch', 65000, [('tunnel', 11, 'permit', True), ('everything-else', 0, 'block', True)])]"
+        "$(lgd_status_get "[(sl['Name'], sl['Weight'], [(f['Name'], f['Weight'], f['Action'], f['Active']) for f in sl['Filters'] if f['Name'] in ('tunnel', 'lan', 'everything-else')]) for sl in s['Policies']['killswitch']['Sublayers']]")" \
+        "[('killswitch', 65000, [('tunnel', 15, 'permit', True), ('lan', 12, 'permit', False), ('everything-else', 0, 'block', True)])]"
 lgd_eq "Status: lan filter inactive (allow_lan false)" \
         "$(lgd_status_get "[f['Active'] for f in s['Policies']['killswitch']['Sublayers'][0]['Filters'] if f['Name'] == 'lan']")" "[False]"
 lgd_eq "Status: enabled policies" "$(lgd_status_enabled)" "killswitch"

@@ -112,7 +112,7 @@ lgd_eq "status: layers and sublayers in evaluation order" \
 outbound=$(sed -n '/^Layer outbound/,/^Layer inbound/p' <<<"$plain")
 lgd_eq "status: outbound filters by weight, with action" \
         "$(awk '/ pkts / { print $1, $2 }' <<<"$outbound" | tr '\n' '|')" \
-        "15 permit|14 permit|13 permit|13 permit|13 permit|11 permit|0 block|10 permit|5 block,|5 reject,|4 block,|2 block,|1 block|"
+        "16 permit|15 permit|14 permit|13 permit|13 permit|13 permit|0 block|10 permit|5 block,|5 reject,|4 block,|2 block,|1 block|"
 grep -Eq '^ +0 +block +everything-else +[1-9][0-9]* pkts +[0-9.]+ (B|KiB)$' <<<"$outbound" &&
         lg_pass "status: everything-else of the outbound layer counted the packet" ||
         lg_fail "status: live counter" "$(grep everything-else <<<"$outbound")"

@@ -19,7 +19,7 @@ subsets=("killswitch" "dns-leak" "ipv6-leak" "killswitch dns-leak" "killswitch i
 
 listing() { lg_in "$1" nft -s list table inet leakguard; }
 comments() { sed -n 's/.*comment "\([^"]*\)".*/\1/p' | sort -u; }
-jumps() { lg_in "$1" nft list table inet leakguard | awk '/chain .*-layer/ { c = $2 } $1 == "jump" { print c, $2 }'; }
+jumps() { lg_in "$1" nft list table inet leakguard | awk '/chain .*-layer/ { c = $2 } { for (i = 1; i < NF; i++) if ($i == "jump") print c, $(i + 1) }'; }
 
 combos=0
 for v in "${variants[@]}"; do

@@ -533,5 +533,6 @@ lg_chain_comments() {
 
 # lg_chain_jumps ROLE CHAIN: the jump targets of a base chain, in kernel order.
 lg_chain_jumps() {
-        lg_in "$1" nft list chain inet leakguard "$2" | awk '$1 == "jump" { print $2 }'
+        # "jump NAME", or a jump after the tests every rule of NAME implies (compile.c)
+        lg_in "$1" nft list chain inet leakguard "$2" | awk '{ for (i = 1; i < NF; i++) if ($i == "jump") print $(i + 1) }'
 }

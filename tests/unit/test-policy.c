@@ -182,13 +182,13 @@ static void test_shipped_killswitch(void) {
                 const char *when;
                 guint n_conditions;
         } want[] = {
-                {"loopback", 15, LG_ACTION_PERMIT, NULL, 1},
+                {"loopback", 16, LG_ACTION_PERMIT, NULL, 1},
+                {"tunnel", 15, LG_ACTION_PERMIT, NULL, 1},
                 {"vpn-servers", 14, LG_ACTION_PERMIT, NULL, 1},
                 {"dhcpv4", 13, LG_ACTION_PERMIT, NULL, 4},
                 {"dhcpv6", 13, LG_ACTION_PERMIT, NULL, 4},
                 {"neighbour-discovery", 13, LG_ACTION_PERMIT, NULL, 2},
                 {"lan", 12, LG_ACTION_PERMIT, "allow_lan", 1},
-                {"tunnel", 11, LG_ACTION_PERMIT, NULL, 1},
                 {"everything-else", 0, LG_ACTION_BLOCK, NULL, 0},
         };
         g_assert_cmpuint(s->filters->len, ==, G_N_ELEMENTS(want));
@@ -211,35 +211,35 @@ static void test_shipped_killswitch(void) {
         g_autofree char *lo = cond_literal(c);
         g_assert_cmpstr(lo, ==, "lo");
         assert_params(c, "");
-        g_assert_cmpint(c->line, ==, 16);
+        g_assert_cmpint(c->line, ==, 20);
         g_assert_cmpint(c->column, ==, 18);
 
-        c = cond(filter(s, 1), LG_COND_REMOTE, false);
+        c = cond(filter(s, 1), LG_COND_INTERFACE, false);
+        assert_params(c, "tunnel");
+        g_assert_cmpuint(c->literal->names->len, ==, 0);
+
+        c = cond(filter(s, 2), LG_COND_REMOTE, false);
         g_assert_nonnull(c);
         assert_params(c, "servers");
         g_assert_cmpuint(c->literal->endpoints->len, ==, 0);
 
-        LgFilter *dhcp = filter(s, 2);
+        LgFilter *dhcp = filter(s, 3);
         g_assert_cmpint(cond(dhcp, LG_COND_FAMILY, false)->family, ==, 4);
         assert_u8s(cond(dhcp, LG_COND_PROTOCOL, false)->numbers, (const uint8_t[]){IPPROTO_UDP}, 1);
         g_autofree char *lp = cond_literal(cond(dhcp, LG_COND_LOCAL_PORT, false));
         g_autofree char *rp = cond_literal(cond(dhcp, LG_COND_REMOTE_PORT, false));
         g_assert_cmpstr(lp, ==, "68");
         g_assert_cmpstr(rp, ==, "67");
-        g_assert_cmpint(cond(filter(s, 3), LG_COND_FAMILY, false)->family, ==, 6);
+        g_assert_cmpint(cond(filter(s, 4), LG_COND_FAMILY, false)->family, ==, 6);
 
-        LgFilter *nd = filter(s, 4);
+        LgFilter *nd = filter(s, 5);
         assert_u8s(cond(nd, LG_COND_PROTOCOL, false)->numbers, (const uint8_t[]){IPPROTO_ICMPV6}, 1);
         assert_u8s(cond(nd, LG_COND_ICMP_TYPE, false)->numbers, (const uint8_t[]){133, 134, 135, 136, 137}, 5);
 
-        g_autofree char *lan_nets = cond_literal(cond(filter(s, 5), LG_COND_REMOTE, false));
+        g_autofree char *lan_nets = cond_literal(cond(filter(s, 6), LG_COND_REMOTE, false));
         g_assert_cmpstr(lan_nets, ==,
                         "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,224.0.0.0/24,239.255.255.250,"
                         "fe80::/10,fc00::/7,ff02::/16");
-
-        c = cond(filter(s, 6), LG_COND_INTERFACE, false);
-        assert_params(c, "tunnel");
-        g_assert_cmpuint(c->literal->names->len, ==, 0);
 }
 
 static void test_shipped_dns_leak(void) {
@@ -298,6 +298,10 @@ static void test_shipped_ipv6_leak(void) {
         g_assert_cmpstr(s->name, ==, "ipv6-leak");
         g_assert_cmpuint(s->weight, ==, 63000);
         g_assert_cmpuint(s->filters->len, ==, 6);
+        /* The tunnel's interface before the servers' endpoint lookup, as in killswitch: soft
+         * permits, so the order only decides what a packet costs. */
+        g_assert_cmpstr(filter(s, 1)->name, ==, "tunnel");
+        g_assert_cmpstr(filter(s, 2)->name, ==, "vpn-servers");
         g_assert_null(filter(s, 1)->when);
         g_assert_null(filter(s, 2)->when);
         /* Neighbour discovery is always permitted: without it no IPv6 reaches the router, not even
