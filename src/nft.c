@@ -84,24 +84,26 @@ static void set_nft_error(LgNft *n, const char *what, GError **error) {
                     *trimmed ? trimmed : "nftables reported an error");
 }
 
+/* libnftables keeps what it read of the kernel for a command in the context's cache, whose hash
+ * tables take 256 KiB each: 1.2 MB of the idle daemon's heap with the guard's table (valgrind
+ * massif), and idle RSS of 8.3 MB instead of 7.0 MB. Our own netlink batches move the ruleset
+ * generation, after which the next command reads the kernel again anyway. nftables 1.0.6 frees the
+ * cache only after a command that failed or was a dry run, so an empty dry run frees it. */
+static void release_cache(LgNft *n) {
+        if (n->dry_run)
+                return;
+        nft_ctx_set_dry_run(n->ctx, true);
+        (void) nft_run_cmd_from_buffer(n->ctx, "");
+        nft_ctx_set_dry_run(n->ctx, false);
+}
+
 bool lg_nft_run(LgNft *n, const char *cmds, GError **error) {
         if (nft_run_cmd_from_buffer(n->ctx, cmds) != 0) {
                 set_nft_error(n, "nftables refused the transaction", error);
                 return false;
         }
+        release_cache(n);
         return true;
-}
-
-char *lg_nft_query(LgNft *n, const char *cmd, bool json, GError **error) {
-        unsigned flags = nft_ctx_output_get_flags(n->ctx);
-        nft_ctx_output_set_flags(n->ctx, json ? (flags | NFT_CTX_OUTPUT_JSON) : (flags & ~NFT_CTX_OUTPUT_JSON));
-        int r = nft_run_cmd_from_buffer(n->ctx, cmd);
-        nft_ctx_output_set_flags(n->ctx, flags);
-        if (r != 0) {
-                set_nft_error(n, cmd, error);
-                return NULL;
-        }
-        return g_strdup(nft_ctx_get_output_buffer(n->ctx));
 }
 
 void lg_kernel_table_free(LgKernelTable *k) {

@@ -27,8 +27,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LgNft, lg_nft_free)
 /* Runs `cmds` as one transaction. On failure the kernel is unchanged and the error carries
  * nftables' own message (ApplyFailed). */
 bool lg_nft_run(LgNft *n, const char *cmds, GError **error);
-/* Runs a read-only command and returns its output (e.g. "list table inet leakguard"), JSON when asked. */
-char *lg_nft_query(LgNft *n, const char *cmd, bool json, GError **error);
 
 typedef struct {
         guint64 packets, bytes;
