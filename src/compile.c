@@ -199,6 +199,14 @@ static void port_elements(GArray *ports, bool exact, GPtrArray *out) {
         }
 }
 
+/* Only single ports: a hash set's elements (port_elements() with `exact`). */
+static bool ports_exact(const GArray *ports) {
+        for (guint i = 0; i < ports->len; i++)
+                if (g_array_index(ports, LgPortRange, i).lo != g_array_index(ports, LgPortRange, i).hi)
+                        return false;
+        return true;
+}
+
 static int endpoint_cmp(gconstpointer a, gconstpointer b) {
         const LgEndpoint *x = a, *y = b;
         int r = memcmp(x->addr.start, y->addr.start, 16);
@@ -560,9 +568,7 @@ static CondResult emit_port(Emit *e, const LgCondition *c) {
                         g_string_append_printf(e->rule, "th %s %s%u-%u ", portkey, op(c), r->lo, r->hi);
                 return COND_OK;
         }
-        bool exact = true;
-        for (guint i = 0; i < ports->len && exact; i++)
-                exact = g_array_index(ports, LgPortRange, i).lo == g_array_index(ports, LgPortRange, i).hi;
+        bool exact = ports_exact(ports);
         int fam = e->family;
         e->family = 0;
         g_autofree char *name = set_name(e, c, false, exact);
@@ -880,13 +886,11 @@ static char *port_gate(Builder *b, const LgChain *c) {
                 if (!all)
                         continue;
                 const char *key = source ? "sport" : "dport";
+                bool exact = ports_exact(ports);
                 g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-                port_elements(ports, false, items);
+                port_elements(ports, exact, items);
                 if (items->len == 1)
                         return g_strdup_printf("th %s %s ", key, (const char *) items->pdata[0]);
-                bool exact = true;
-                for (guint i = 0; i < items->len && exact; i++)
-                        exact = strchr(items->pdata[i], '-') == NULL;
                 g_autofree char *name = g_strdup_printf("g.%s.%s%s", c->name, key, exact ? ".exact" : "");
                 bool is_new;
                 LgSet *s = builder_set(b, name, "inet_service", !exact, &is_new);
